@@ -1,0 +1,340 @@
+"""HTTP client for an OpenAI-compatible server: model list and streamed chat.
+
+Every expected failure becomes an `ApiError` subclass carrying one line a
+person can act on; nothing from `requests` leaks to the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import urllib3
+from urllib3.exceptions import ReadTimeoutError
+
+from vllm_chat.sse import SSEDecoder
+
+START_HINT = "start it with `vllm serve MODEL` or pass --url"
+
+
+class ApiError(Exception):
+    """A failure the user can understand; `str()` is the one line to show."""
+
+
+class ServerUnreachable(ApiError):
+    """Nothing answers at the URL."""
+
+
+class RequestTimeout(ApiError):
+    """The server accepted the request but went silent for too long."""
+
+
+class HTTPStatusError(ApiError):
+    """The server answered with an error status; carries the server's own message."""
+
+    def __init__(self, status: int, server_message: str, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.server_message = server_message
+
+
+class AuthError(HTTPStatusError):
+    """401/403: the API key was missing or rejected."""
+
+
+class StreamError(ApiError):
+    """The answer could not be read: not an event stream, broken or cut off."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    max_model_len: int | None = None
+
+
+@dataclass(frozen=True)
+class ContentDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+@dataclass(frozen=True)
+class Finish:
+    reason: str
+
+
+@dataclass(frozen=True)
+class BadEvent:
+    """An event that was not valid JSON; skipped, reported once by the caller."""
+
+    payload: str
+
+
+StreamEvent = ContentDelta | ReasoningDelta | Usage | Finish | BadEvent
+
+
+class Client:
+    """One keep-alive HTTP session to one server."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        api_key_source: str = "none",
+        connect_timeout: float = 10.0,
+        read_timeout: float = 600.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key_source = api_key_source
+        self._timeout = (connect_timeout, read_timeout)
+        self._session = requests.Session()
+        # vLLM's own client sends "EMPTY" when no key is given.
+        self._session.headers["Authorization"] = f"Bearer {api_key or 'EMPTY'}"
+        self._session.headers["User-Agent"] = "vllm-chat"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def models(self) -> list[ModelInfo]:
+        """`GET /models`: the models the server serves, in its order."""
+        response = self._request("GET", "/models", stream=False)
+        with response:
+            self._raise_for_status(response)
+            try:
+                payload = response.json()
+                entries = payload["data"]
+                return [
+                    ModelInfo(str(entry["id"]), _int_or_none(entry.get("max_model_len")))
+                    for entry in entries
+                ]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise StreamError(
+                    f"{self.base_url}/models did not answer with a model list; "
+                    "is --url the API's base URL (usually ending in /v1)?"
+                ) from exc
+
+    def stream_chat(self, body: dict[str, Any]) -> Iterator[StreamEvent]:
+        """`POST /chat/completions` with `stream: true`; yields events as they arrive.
+
+        Closing the generator (or an exception in the consumer, such as
+        Ctrl-C) closes the response, so the server aborts the generation.
+        """
+        response = self._request("POST", "/chat/completions", json={**body, "stream": True})
+        try:
+            self._raise_for_status(response)
+            yield from self._events(response)
+        except (ReadTimeoutError, requests.exceptions.Timeout) as exc:
+            raise RequestTimeout(
+                f"no data from the server for {self._timeout[1]:g} s; gave up (see --timeout)"
+            ) from exc
+        except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as exc:
+            raise StreamError("the connection was lost before the answer was complete") from exc
+        finally:
+            response.close()
+
+    def _events(self, response: requests.Response) -> Iterator[StreamEvent]:
+        content_type = response.headers.get("Content-Type", "").lower()
+        if content_type.startswith("application/json"):
+            yield from _events_from_completion(response)
+            return
+        if content_type.startswith("text/html"):
+            raise StreamError(
+                "the server sent a web page instead of an event stream; "
+                "is --url the API's base URL (usually ending in /v1)?"
+            )
+        decoder = SSEDecoder()
+        done = finished = False
+        for chunk in _body_chunks(response):
+            for payload in decoder.feed(chunk):
+                if payload.strip() == "[DONE]":
+                    done = True
+                    break
+                for event in _parse_chunk(payload):
+                    finished = finished or isinstance(event, Finish)
+                    yield event
+            if done:
+                return
+        for payload in decoder.close():
+            if payload.strip() == "[DONE]":
+                return
+            for event in _parse_chunk(payload):
+                finished = finished or isinstance(event, Finish)
+                yield event
+        if not finished:
+            # Some servers omit [DONE]; a finish reason is as good an ending.
+            raise StreamError("the connection was lost before the answer was complete")
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        url = self.base_url + path
+        try:
+            return self._session.request(
+                method, url, timeout=self._timeout, stream=kwargs.pop("stream", True), **kwargs
+            )
+        except requests.exceptions.ConnectTimeout as exc:
+            raise ServerUnreachable(
+                f"no answer from {self.base_url} within {self._timeout[0]:g} s; "
+                f"is the server up? ({START_HINT})"
+            ) from exc
+        except requests.exceptions.Timeout as exc:
+            raise RequestTimeout(
+                f"the server accepted the request but did not answer within "
+                f"{self._timeout[1]:g} s (see --timeout)"
+            ) from exc
+        except requests.exceptions.InvalidURL as exc:
+            raise ServerUnreachable(f"{self.base_url} is not a valid URL") from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise ServerUnreachable(
+                f"cannot reach the server at {self.base_url}; {START_HINT}"
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise ServerUnreachable(f"request to {self.base_url} failed: {exc}") from exc
+
+    def _raise_for_status(self, response: requests.Response) -> None:
+        if response.status_code < 400:
+            return
+        try:
+            raw = response.content
+        except requests.exceptions.RequestException:
+            raw = b""
+        message = error_message(raw, response.headers.get("Content-Type", ""))
+        status = response.status_code
+        if status in (401, 403):
+            source = {
+                "flag": "the key given with --api-key",
+                "environment": "the key in OPENAI_API_KEY",
+            }.get(self.api_key_source, "no key (pass --api-key or set OPENAI_API_KEY)")
+            raise AuthError(
+                status, message, f"the server rejected {source} ({status}: {message})"
+            )
+        text = f"the server answered {status} {response.reason or ''}".rstrip()
+        raise HTTPStatusError(status, message, f"{text}: {message}" if message else text)
+
+
+def error_message(raw: bytes, content_type: str = "") -> str:
+    """The server's own words from an error body, whatever shape it uses."""
+    text = raw.decode("utf-8", errors="replace").strip()
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        payload = None
+    if payload is not None:
+        found = _message_from_json(payload)
+        if found:
+            return found
+    if "html" in content_type.lower() or text.lstrip().lower().startswith(("<!doctype", "<html")):
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        return f"an HTML page{': ' + title.group(1).strip() if title else ''}"
+    return _one_line(text)
+
+
+def _message_from_json(payload: Any) -> str:
+    if isinstance(payload, str):
+        return _one_line(payload)
+    if isinstance(payload, list):  # FastAPI validation errors: [{"msg": ..., "loc": ...}]
+        return "; ".join(filter(None, (_message_from_json(item) for item in payload)))
+    if not isinstance(payload, dict):
+        return ""
+    for key in ("error", "message", "detail", "msg"):
+        if key in payload and payload[key]:
+            return _message_from_json(payload[key])
+    return ""
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _parse_chunk(payload: str) -> list[StreamEvent]:
+    try:
+        chunk = json.loads(payload)
+    except ValueError:
+        return [BadEvent(payload)]
+    if not isinstance(chunk, dict):
+        return [BadEvent(payload)]
+    if "error" in chunk or chunk.get("object") == "error":
+        # vLLM reports failures after the headers were sent as an event.
+        raise StreamError(f"the server stopped the answer: {_message_from_json(chunk)}")
+    events: list[StreamEvent] = []
+    choices = chunk.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        choice = choices[0]  # only the first choice is shown
+        delta = choice.get("delta") or {}
+        reasoning = delta.get("reasoning") or delta.get("reasoning_content")
+        if isinstance(reasoning, str) and reasoning:
+            events.append(ReasoningDelta(reasoning))
+        if isinstance(delta.get("content"), str) and delta["content"]:
+            events.append(ContentDelta(delta["content"]))
+        if choice.get("finish_reason"):
+            events.append(Finish(str(choice["finish_reason"])))
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        events.append(_usage(usage))
+    return events
+
+
+def _body_chunks(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives, never waiting to fill a buffer.
+
+    Chunked bodies (what vLLM sends) come a transfer chunk at a time; a body
+    delimited by closing the connection is read with `read1`, which returns
+    whatever the socket has instead of blocking until 8 KiB are in.
+    """
+    raw = response.raw
+    if raw.chunked or not hasattr(raw, "read1"):
+        yield from raw.stream(8192 if raw.chunked else 1, decode_content=True)
+        return
+    while chunk := raw.read1(8192, decode_content=True):
+        yield chunk
+
+
+def _events_from_completion(response: requests.Response) -> Iterator[StreamEvent]:
+    """A server that ignored `stream: true` and sent the whole completion at once."""
+    try:
+        payload = response.json()
+    except ValueError as exc:
+        raise StreamError("the server's answer was not an event stream nor JSON") from exc
+    if not isinstance(payload, dict):
+        raise StreamError("the server's answer was not a chat completion")
+    if "error" in payload or payload.get("object") == "error":
+        raise StreamError(f"the server reported an error: {_message_from_json(payload)}")
+    try:
+        choice = payload["choices"][0]
+        message = choice.get("message") or {}
+    except (KeyError, IndexError, TypeError) as exc:
+        raise StreamError("the server's answer was not a chat completion") from exc
+    reasoning = message.get("reasoning") or message.get("reasoning_content")
+    if reasoning:
+        yield ReasoningDelta(reasoning)
+    if message.get("content"):
+        yield ContentDelta(message["content"])
+    yield Finish(choice.get("finish_reason") or "stop")
+    if isinstance(payload.get("usage"), dict):
+        yield _usage(payload["usage"])
+
+
+def _usage(usage: dict[str, Any]) -> Usage:
+    prompt = _int_or_none(usage.get("prompt_tokens")) or 0
+    completion = _int_or_none(usage.get("completion_tokens")) or 0
+    total = _int_or_none(usage.get("total_tokens")) or prompt + completion
+    return Usage(prompt, completion, total)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

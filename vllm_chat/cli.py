@@ -1,0 +1,255 @@
+"""Command line: flags, the two modes, and errors turned into exit codes.
+
+Kept light: `--help` and `--version` import nothing beyond the standard
+library; `requests`, `rich` and `prompt_toolkit` load only when a mode needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vllm_chat import __version__
+from vllm_chat.settings import (
+    DEFAULT_READ_TIMEOUT,
+    Settings,
+    default_history_file,
+    default_url,
+    history_disabled_by_env,
+    resolve_api_key,
+)
+
+if TYPE_CHECKING:
+    from vllm_chat.chat import Chat
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _positive_number(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vllm-chat",
+        description="Chat with a vLLM (or any OpenAI-compatible) server from the terminal.",
+        epilog="In the chat, /help lists the commands. Exit codes: 0 ok, 1 request failed, "
+        "2 usage error, 130 interrupted.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"vllm-chat {__version__}")
+
+    server = parser.add_argument_group("server")
+    server.add_argument(
+        "--url",
+        default=None,
+        help="base URL of the OpenAI-compatible API "
+        "(default: $OPENAI_BASE_URL or http://localhost:8000/v1)",
+    )
+    server.add_argument(
+        "--model-name",
+        metavar="NAME",
+        help="model to chat with (default: the first model the server lists)",
+    )
+    server.add_argument(
+        "--api-key", metavar="KEY", help="API key; overrides $OPENAI_API_KEY (never printed)"
+    )
+    server.add_argument(
+        "--timeout",
+        type=_positive_number,
+        default=DEFAULT_READ_TIMEOUT,
+        metavar="SECONDS",
+        help="give up when the server sends nothing for this long "
+        f"(default {DEFAULT_READ_TIMEOUT:g})",
+    )
+
+    chat = parser.add_argument_group("conversation")
+    chat.add_argument("--system-prompt", metavar="TEXT", help="system prompt for the conversation")
+    chat.add_argument(
+        "-q",
+        "--quick",
+        metavar="MESSAGE",
+        help="send MESSAGE, print the answer and exit; '-' reads the message from stdin, "
+        "and piped stdin is appended to MESSAGE",
+    )
+    chat.add_argument(
+        "--stats", action="store_true", help="print time to first token and tokens/s after answers"
+    )
+
+    sampling = parser.add_argument_group("sampling")
+    sampling.add_argument("--temperature", type=_number, metavar="T", help="sampling temperature")
+    sampling.add_argument("--top-p", type=_number, metavar="P", help="nucleus sampling mass")
+    sampling.add_argument(
+        "--max-tokens", type=_positive_int, metavar="N", help="longest answer, in tokens"
+    )
+
+    history = parser.add_argument_group("history")
+    history.add_argument(
+        "--history-file",
+        type=Path,
+        metavar="PATH",
+        help="prompt history file (default: $XDG_DATA_HOME/vllm-chat/history)",
+    )
+    history.add_argument(
+        "--no-history",
+        action="store_true",
+        help="keep no prompt history on disk (also VLLM_CHAT_NO_HISTORY=1)",
+    )
+    return parser
+
+
+def _normalise(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """Accept `--model_name` for `--model-name`, as vLLM's own parser does."""
+    known = {option for action in parser._actions for option in action.option_strings}
+    out = []
+    for arg in argv:
+        key, eq, value = arg.partition("=")
+        dashed = key.replace("_", "-")
+        out.append(dashed + eq + value if key.startswith("--") and dashed in known else arg)
+    return out
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    api_key, source = resolve_api_key(args.api_key)
+    sampling: dict[str, object] = {}
+    for name in ("temperature", "top_p", "max_tokens"):
+        value = getattr(args, name)
+        if value is not None:
+            sampling[name] = value
+    history_file = None
+    if not args.no_history and not history_disabled_by_env():
+        history_file = args.history_file or default_history_file()
+    return Settings(
+        url=args.url or default_url(),
+        model=args.model_name,
+        api_key=api_key,
+        api_key_source=source,
+        system_prompt=args.system_prompt,
+        quick=args.quick,
+        stats=args.stats,
+        sampling=sampling,
+        history_file=history_file,
+        timeout=args.timeout,
+    )
+
+
+def _stdin_text() -> str | None:
+    """Piped or redirected stdin, if any; None when it is a terminal or absent."""
+    stream = sys.stdin
+    if stream is None or stream.closed:
+        return None
+    try:
+        if stream.isatty():
+            return None
+        return stream.buffer.read().decode("utf-8", errors="replace")
+    except (OSError, ValueError):
+        return None
+
+
+def _quick_message(quick: str | None) -> str | None:
+    """The message for single-shot mode, or None for the interactive REPL."""
+    piped = _stdin_text()
+    if quick == "-":
+        return piped or ""
+    if quick is not None:
+        return f"{quick}\n\n{piped}" if piped and piped.strip() else quick
+    # `echo question | vllm-chat` needs no -q.
+    return piped
+
+
+def make_chat(settings: Settings) -> Chat:
+    from vllm_chat.api import Client
+    from vllm_chat.chat import Chat
+    from vllm_chat.conversation import Conversation
+    from vllm_chat.render import make_renderer
+
+    client = Client(
+        settings.url,
+        settings.api_key,
+        api_key_source=settings.api_key_source,
+        read_timeout=settings.timeout,
+    )
+    return Chat(
+        client,
+        model=settings.model,
+        conversation=Conversation(system_prompt=settings.system_prompt),
+        sampling=dict(settings.sampling),
+        stats=settings.stats,
+        make_renderer=lambda: make_renderer(sys.stdout, sys.stderr),
+    )
+
+
+def run_quick(settings: Settings, message: str) -> int:
+    from vllm_chat.api import ApiError
+    from vllm_chat.render import status_line
+
+    if not message.strip():
+        status_line("nothing to send: the message is empty", kind="error")
+        return EXIT_USAGE
+    chat = make_chat(settings)
+    try:
+        chat.send(message)
+    except ApiError as exc:
+        status_line(str(exc), kind="error")
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        chat.client.close()
+    return EXIT_OK
+
+
+def run_interactive(settings: Settings) -> int:
+    from vllm_chat.api import ApiError
+    from vllm_chat.render import status_line
+    from vllm_chat.repl import Repl
+
+    chat = make_chat(settings)
+    repl = Repl(chat, history_file=settings.history_file)
+    try:
+        model = chat.ensure_model()
+        repl.say(f"vllm-chat {__version__} · {settings.url} · model {model} · /help for commands")
+    except ApiError as exc:
+        status_line(str(exc), kind="error")
+        repl.say(f"vllm-chat {__version__} · {settings.url} · the next message tries again")
+    try:
+        return repl.run()
+    finally:
+        chat.client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(_normalise(sys.argv[1:] if argv is None else argv, parser))
+    if args.url is not None and not args.url.startswith(("http://", "https://")):
+        parser.error(f"--url must start with http:// or https://, got {args.url!r}")
+    settings = settings_from_args(args)
+    try:
+        message = _quick_message(settings.quick)
+        if message is not None:
+            return run_quick(settings, message)
+        return run_interactive(settings)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED

@@ -1,0 +1,137 @@
+"""Showing answers: plain renderers, terminal-safe text and status lines.
+
+The Markdown renderer lives in `stream_markdown.py` so that this module, which
+every mode imports, never pulls in `rich`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Protocol, TextIO
+
+# Escape sequences a model could use to drive the terminal: CSI, OSC (title,
+# clipboard `ESC ]52`, links `ESC ]8`), DCS/SOS/PM/APC strings and the short
+# two-byte forms. Removed whole so that no part of them acts.
+_ESCAPES = re.compile(
+    r"""
+    \x1b\[[0-?]*[ -/]*[@-~]?          # CSI
+  | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)? # OSC, ended by BEL or ST
+  | \x1b[PX^_][^\x1b]*(?:\x1b\\)?      # DCS, SOS, PM, APC
+  | \x1b[ -/]*[0-~]?                   # other escapes (and a lone ESC)
+    """,
+    re.VERBOSE,
+)
+# Other C0 controls (tab and newline stay), DEL and the C1 range.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # Unicode "control pictures": ␇ for BEL, ␈ for BS...
+    return "\u2421" if code == 0x7F else "\ufffd"
+
+
+def sanitize(text: str) -> str:
+    """Text safe to show on a terminal: escapes removed, other controls made visible."""
+    if not _CONTROLS.search(text):  # the common case costs one C-level scan
+        return text
+    text = text.replace("\r\n", "\n")
+    return _CONTROLS.sub(_visible, _ESCAPES.sub("", text))
+
+
+def color_enabled(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+class Renderer(Protocol):
+    """What `Chat` needs from anything that shows an answer as it streams."""
+
+    def feed_reasoning(self, text: str) -> None: ...
+
+    def feed(self, text: str) -> None: ...
+
+    def finish(self, note: str | None = None) -> None:
+        """The answer is over; `note` (such as "interrupted") marks a partial one."""
+
+
+class PlainRenderer:
+    """Raw text as it arrives.
+
+    To a pipe or a file the answer is data and goes out byte for byte (plus a
+    final newline if it lacks one); on a terminal it is sanitised first.
+    Reasoning goes to `side` (stderr) only when that is a terminal, so stdout
+    holds the answer and nothing else.
+    """
+
+    def __init__(self, out: TextIO, side: TextIO | None = None) -> None:
+        self._out = out
+        self._terminal = out.isatty()
+        self._side = side if side is not None and side.isatty() else None
+        self._last = "\n"
+        self._reasoning_open = False
+        self._color = color_enabled(out)
+
+    def feed_reasoning(self, text: str) -> None:
+        if self._side is None:
+            return
+        if not self._reasoning_open:
+            self._reasoning_open = True
+            self._side.write(_style("Thinking…\n", "2;1", self._color))
+        self._side.write(_style(sanitize(text), "2", self._color))
+        self._side.flush()
+
+    def feed(self, text: str) -> None:
+        if not text:
+            return
+        if self._reasoning_open:
+            self._reasoning_open = False
+            assert self._side is not None
+            self._side.write("\n\n")
+            self._side.flush()
+        self._write(sanitize(text) if self._terminal else text)
+
+    def finish(self, note: str | None = None) -> None:
+        if self._last != "\n":
+            self._write("\n")
+        if note:
+            status_line(f"[{note}]", kind="warn", stream=self._out if self._terminal else None)
+        self._out.flush()
+
+    def _write(self, text: str) -> None:
+        buffer = getattr(self._out, "buffer", None)
+        if buffer is not None and not self._terminal:
+            self._out.flush()
+            buffer.write(text.encode("utf-8", errors="surrogateescape"))
+            buffer.flush()
+        else:
+            self._out.write(text)
+            self._out.flush()
+        self._last = text[-1]
+
+
+_STYLES = {"error": "1;31", "warn": "33", "info": "2", "plain": ""}
+
+
+def _style(text: str, sgr: str, enabled: bool) -> str:
+    return f"\x1b[{sgr}m{text}\x1b[0m" if enabled and sgr else text
+
+
+def status_line(text: str, *, kind: str = "info", stream: TextIO | None = None) -> None:
+    """One line about the session (error, warning, notice): never on a piped stdout."""
+    stream = stream or sys.stderr
+    prefix = {"error": "error: ", "warn": ""}.get(kind, "")
+    line = sanitize(prefix + text)
+    stream.write(_style(line, _STYLES.get(kind, ""), color_enabled(stream)) + "\n")
+    stream.flush()
+
+
+def make_renderer(out: TextIO, side: TextIO, *, markdown: bool = True, **options: object):
+    """The best renderer for `out`: Markdown on a terminal, plain text otherwise."""
+    if markdown and out.isatty() and os.environ.get("TERM") != "dumb":
+        from vllm_chat.stream_markdown import MarkdownRenderer
+
+        return MarkdownRenderer(**options)  # type: ignore[arg-type]
+    return PlainRenderer(out, side)

@@ -1,0 +1,214 @@
+"""The interactive loop: a prompt_toolkit session in front of `Chat`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import run_in_terminal
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.input import Input
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.output import Output
+
+from vllm_chat import commands
+from vllm_chat.api import ApiError
+from vllm_chat.chat import Chat
+from vllm_chat.render import sanitize, status_line
+
+BLOCK = '"""'
+EXIT_HINT = "Ctrl-D or /exit to quit"
+
+
+class SafeFileHistory(FileHistory):
+    """A `FileHistory` whose file is private (0600) and whose I/O errors only warn."""
+
+    def __init__(self, filename: Path) -> None:
+        super().__init__(str(filename))
+        self._warned = False
+
+    def load_history_strings(self) -> Iterable[str]:
+        try:
+            yield from super().load_history_strings()
+        except OSError as exc:
+            self._warn(f"cannot read the history file {self.filename}: {exc.strerror}")
+
+    def store_string(self, string: str) -> None:
+        try:
+            fresh = not os.path.exists(self.filename)
+            super().store_string(string)
+            if fresh:
+                os.chmod(self.filename, 0o600)
+        except OSError as exc:
+            self._warn(f"cannot write the history file {self.filename}: {exc.strerror}")
+
+    def _warn(self, text: str) -> None:
+        if not self._warned:
+            self._warned = True
+            status_line(f"{text}; history is kept for this session only", kind="warn")
+
+
+def open_history(path: Path | None) -> History:
+    """History at `path` (0600 in a 0700 folder), or in memory when off or impossible."""
+    if path is None:
+        return InMemoryHistory()
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            path.touch(mode=0o600)
+    except OSError as exc:
+        status_line(
+            f"cannot create the history file {path}: {exc.strerror}; "
+            "history is kept for this session only",
+            kind="warn",
+        )
+        return InMemoryHistory()
+    return SafeFileHistory(path)
+
+
+class SlashCompleter(Completer):
+    """Completes command names after `/`, and a command's arguments after it."""
+
+    def __init__(self, chat: Chat) -> None:
+        self._chat = chat
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterable[Completion]:
+        text = document.text_before_cursor
+        if not text.startswith("/") or "\n" in text:
+            return
+        name, space, partial = text[1:].partition(" ")
+        if not space:
+            for entry in sorted(commands.COMMANDS):
+                if entry.startswith(name.lower()):
+                    summary = commands.COMMANDS[entry].summary
+                    yield Completion("/" + entry, -len(text), display_meta=summary)
+            return
+        entry = commands.COMMANDS.get(name.lower())
+        if entry is None or entry.arguments is None:
+            return
+        try:
+            candidates = list(entry.arguments(self._chat))
+        except ApiError:
+            return
+        for candidate in candidates:
+            if candidate.startswith(partial):
+                yield Completion(candidate, -len(partial))
+
+
+def _in_open_block(text: str) -> bool:
+    """Inside a `\"\"\"` block that its closing `\"\"\"` has not ended yet."""
+    stripped = text.strip()
+    return stripped.startswith(BLOCK) and not (len(stripped) >= 6 and stripped.endswith(BLOCK))
+
+
+def unwrap_block(text: str) -> str:
+    """The message inside a `\"\"\"` block; any other text as it is."""
+    stripped = text.strip()
+    if stripped.startswith(BLOCK) and len(stripped) >= 6 and stripped.endswith(BLOCK):
+        return stripped[3:-3].strip("\n")
+    return text
+
+
+def key_bindings() -> KeyBindings:
+    bindings = KeyBindings()
+
+    @bindings.add("enter")
+    def _send(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        if _in_open_block(buffer.text):
+            buffer.insert_text("\n")
+        else:
+            buffer.validate_and_handle()
+
+    @bindings.add("escape", "enter")
+    @bindings.add("c-j")
+    def _newline(event: KeyPressEvent) -> None:
+        event.current_buffer.insert_text("\n")
+
+    @bindings.add("c-c")
+    def _clear(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        if buffer.text:
+            buffer.reset()
+        else:
+            run_in_terminal(lambda: print(EXIT_HINT))
+
+    return bindings
+
+
+def _continuation(width: int, line_number: int, wrap_count: int) -> FormattedText:
+    return FormattedText([("class:continuation", "…".ljust(width))])
+
+
+class Repl:
+    """Reads lines, runs commands, sends messages, until Ctrl-D or /exit."""
+
+    def __init__(
+        self,
+        chat: Chat,
+        *,
+        history_file: Path | None,
+        input: Input | None = None,
+        output: Output | None = None,
+    ) -> None:
+        self.chat = chat
+        self.session: PromptSession[str] = PromptSession(
+            message=FormattedText([("bold", "> ")]),
+            multiline=True,
+            prompt_continuation=_continuation,
+            history=open_history(history_file),
+            key_bindings=key_bindings(),
+            completer=SlashCompleter(chat),
+            complete_while_typing=False,
+            enable_history_search=False,
+            mouse_support=False,
+            input=input,
+            output=output,
+        )
+        self.context = commands.Context(chat, say=self.say, error=self.error)
+
+    def say(self, text: str) -> None:
+        sys.stdout.write(sanitize(text) + "\n")
+        sys.stdout.flush()
+
+    def error(self, text: str) -> None:
+        status_line(text, kind="error")
+
+    def run(self) -> int:
+        while True:
+            try:
+                line = self.session.prompt()
+            except EOFError:
+                return 0
+            except KeyboardInterrupt:
+                continue
+            if not self.handle(line):
+                return 0
+
+    def handle(self, line: str) -> bool:
+        """Act on one submitted line; False when the user asked to leave."""
+        text = unwrap_block(line)
+        if not text.strip():
+            return True
+        parsed = commands.parse(text)
+        if parsed is not None:
+            try:
+                commands.run(self.context, *parsed)
+            except commands.ExitRequested:
+                return False
+            return True
+        try:
+            self.chat.send(commands.message_text(text))
+        except KeyboardInterrupt:
+            pass  # the renderer marked the answer [interrupted]; the prompt comes back
+        except ApiError as exc:
+            self.error(str(exc))
+        return True

@@ -1,0 +1,279 @@
+"""Markdown that renders while it streams, at a cost linear in its length.
+
+Text whose rendering can no longer change (a finished paragraph, heading,
+list, table or closed code fence) is rendered once and printed into the
+terminal's scrollback. Only the unfinished tail is redrawn, in a `rich` Live
+region, at most `refresh_per_second` times a second.
+
+Known differences from rendering the whole answer at once, none of which a
+reader would call wrong: a reference-style link defined in a later block stays
+unresolved in an earlier one, and an indented (not fenced) code block that
+holds blank lines followed by unindented text is cut at them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.segment import Segment
+from rich.text import Text
+
+from vllm_chat.render import sanitize
+
+_FENCE = re.compile(r"\s*(`{3,}|~{3,})")
+_LIST_ITEM = re.compile(r"\s{0,3}(?:[-*+]|\d{1,9}[.)])(?:\s|$)")
+_HEADING = re.compile(r"#{1,6}(?:\s|$)")
+
+Lines = list[list[Segment]]
+
+
+class BlockSplitter:
+    """Cuts a growing Markdown text into finished blocks and an unfinished tail.
+
+    Each line is examined once, when its line end arrives. A block is finished
+    when a later line starts a new one: after a blank line (outside a code
+    fence) an unindented line that does not continue the same list, or any
+    line after a closed top-level fence or a heading.
+    """
+
+    def __init__(self) -> None:
+        self.tail = ""
+        self._scanned = 0  # offset in `tail` of the first line not yet examined
+        self._fence: tuple[str, int] | None = None  # open fence: its character and length
+        self.fence_start = 0  # offset in `tail` of the open fence's first line
+        self._blank_before = False
+        self._block_started = False
+        self._block_is_list = False
+        self._closed_block = False  # last line was a closing fence or a heading
+
+    @property
+    def in_fence(self) -> bool:
+        return self._fence is not None
+
+    def append(self, text: str) -> list[str]:
+        """Add streamed text; return the blocks it finished, in order."""
+        self.tail += text
+        blocks: list[str] = []
+        while (end := self.tail.find("\n", self._scanned)) != -1:
+            start = self._scanned
+            self._scanned = end + 1
+            was_in_fence = self.in_fence
+            if self._starts_new_block(self.tail[start:end]) and start > 0:
+                blocks.append(self.tail[:start])
+                self.tail = self.tail[start:]
+                self._scanned -= start
+                self.fence_start -= start
+                start = 0
+            if self.in_fence and not was_in_fence:
+                self.fence_start = start
+        return blocks
+
+    def _starts_new_block(self, line: str) -> bool:
+        if self._fence is not None:
+            char, length = self._fence
+            stripped = line.strip()
+            if stripped.startswith(char * length) and not stripped.strip(char):
+                self._fence = None
+                self._closed_block = not line[:1].isspace()
+            return False
+        if not line.strip():
+            self._blank_before = self._block_started
+            return False
+        is_list = bool(_LIST_ITEM.match(line))
+        new_block = self._block_started and (
+            self._closed_block
+            or (
+                self._blank_before
+                and not line[:1].isspace()
+                and not (is_list and self._block_is_list)
+            )
+        )
+        if new_block or not self._block_started:
+            self._block_started = True
+            self._block_is_list = is_list
+        self._blank_before = False
+        self._closed_block = bool(_HEADING.match(line))
+        fence = _FENCE.match(line)
+        if fence:
+            self._fence = (fence.group(1)[0], len(fence.group(1)))
+            self._closed_block = False
+        return new_block
+
+
+class _Lines:
+    """Pre-rendered lines, printed as they are."""
+
+    def __init__(self, lines: Lines) -> None:
+        self._lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self._lines:
+            yield from line
+            yield Segment.line()
+
+
+def _is_empty(line: list[Segment]) -> bool:
+    return not any(segment.text for segment in line)
+
+
+def _trim(lines: Lines) -> Lines:
+    """Drop the empty lines `rich` puts around some blocks; we space blocks ourselves."""
+    start, end = 0, len(lines)
+    while start < end and _is_empty(lines[start]):
+        start += 1
+    while end > start and _is_empty(lines[end - 1]):
+        end -= 1
+    return lines[start:end]
+
+
+class _TailView:
+    """The live region: the tail rendered once per update, cropped to the screen."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self._renderable = renderable
+        self._cache: tuple[int, int, Lines] | None = None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = max(1, console.size.height - 1)
+        key = (options.max_width, height)
+        if self._cache is None or self._cache[:2] != key:
+            lines = _trim(console.render_lines(self._renderable, options, pad=False))
+            # Taller than the screen: keep the growing end in view. Lines that
+            # scroll out of this region are reprinted whole by the block commit,
+            # so nothing appears twice in the scrollback.
+            self._cache = (*key, lines[-height:])
+        yield from _Lines(self._cache[2]).__rich_console__(console, options)
+
+
+class MarkdownRenderer:
+    """Streams an answer (and its reasoning) to a terminal as Markdown."""
+
+    REASONING_STYLE = "dim italic"
+
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        code_theme: str = "monokai",
+        refresh_per_second: float = 12.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.console = console or Console(highlight=False, emoji=False)
+        self._code_theme = code_theme
+        self._interval = 1.0 / refresh_per_second
+        self._clock = clock
+        self._last_refresh = float("-inf")
+        self._live: Live | None = None
+        self._blocks = BlockSplitter()
+        self._reasoning = ""  # reasoning text after the last printed line
+        self._reasoning_open = False
+        self._printed_any = False
+        self.redraws = 0  # how many times the tail was drawn (for benchmarks)
+
+    # -- the Renderer protocol -------------------------------------------------
+    def feed_reasoning(self, text: str) -> None:
+        text = sanitize(text)
+        if not text:
+            return
+        if not self._reasoning_open:
+            self._reasoning_open = True
+            self._print([[Segment("Thinking…", self.console.get_style("dim bold"))]])
+        self._reasoning += text
+        cut = self._reasoning.rfind("\n")
+        if cut != -1:
+            done, self._reasoning = self._reasoning[:cut], self._reasoning[cut + 1 :]
+            self._print_reasoning(done)
+        self._maybe_redraw()
+
+    def feed(self, text: str) -> None:
+        text = sanitize(text)
+        if not text:
+            return
+        self._close_reasoning()
+        for block in self._blocks.append(text):
+            self._print_block(block)
+        self._maybe_redraw()
+
+    def finish(self, note: str | None = None) -> None:
+        self._close_reasoning()
+        if self._live is not None:
+            self._live.stop()  # transient: the live region is erased
+            self._live = None
+        if self._blocks.tail.strip():
+            self._print_block(self._blocks.tail)
+        self._blocks = BlockSplitter()
+        if note:
+            self.console.print(Text(f"[{note}]", style="yellow"))
+
+    # -- internals -------------------------------------------------------------
+    def _close_reasoning(self) -> None:
+        if not self._reasoning_open:
+            return
+        self._reasoning_open = False
+        if self._reasoning:
+            self._print_reasoning(self._reasoning)
+            self._reasoning = ""
+        self._printed_any = True  # the answer starts after a blank line
+
+    def _print_reasoning(self, text: str) -> None:
+        renderable = Text(text, style=self.REASONING_STYLE)
+        self._print(self.console.render_lines(renderable, pad=False))
+
+    def _print_block(self, text: str) -> None:
+        lines = _trim(self.console.render_lines(self._markdown(text), pad=False))
+        if not lines:
+            return
+        if self._printed_any:
+            lines = [[], *lines]
+        self._printed_any = True
+        self._print(lines)
+
+    def _print(self, lines: Iterable[list[Segment]]) -> None:
+        if self._live is not None:
+            # Swap the tail first: the print redraws the live region below it.
+            self._live.update(self._tail_view(), refresh=False)
+        self.console.print(_Lines(list(lines)))
+
+    def _markdown(self, text: str) -> Markdown:
+        return Markdown(text, code_theme=self._code_theme)
+
+    def _tail_view(self) -> _TailView:
+        if self._reasoning_open:
+            return _TailView(Text(self._reasoning, style=self.REASONING_STYLE))
+        return _TailView(self._markdown(self._live_source()))
+
+    def _live_source(self) -> str:
+        """The tail's text; for a long open code fence only its last screenful."""
+        tail = self._blocks.tail
+        if not self._blocks.in_fence:
+            return tail
+        height = self.console.size.height
+        fence_line_end = tail.find("\n", self._blocks.fence_start) + 1
+        body = tail[fence_line_end:]
+        if body.count("\n") <= height:
+            return tail
+        keep = body.split("\n")[-height:]
+        return tail[:fence_line_end] + "\n".join(keep)
+
+    def _maybe_redraw(self) -> None:
+        now = self._clock()
+        if now - self._last_refresh < self._interval:
+            return
+        self._last_refresh = now
+        if self._live is None:
+            self._live = Live(
+                console=self.console,
+                auto_refresh=False,
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
+                vertical_overflow="visible",
+            )
+            self._live.start()
+        self._live.update(self._tail_view(), refresh=True)
+        self.redraws += 1
