@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ class Chat:
     report: Callable[..., None] = status_line
     last_stats: TurnStats | None = None
     _models: list[ModelInfo] | None = None
+    _model_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def models(self, *, refresh: bool = False) -> list[ModelInfo]:
         """The server's models, fetched once and kept."""
@@ -86,13 +88,18 @@ class Chat:
         return [model.id for model in self.models()]
 
     def ensure_model(self) -> str:
-        """The model in use; the server's first model when none was named."""
-        if self.model is None:
-            models = self.models(refresh=True)
-            if not models:
-                raise NoModelError(f"the server at {self.client.base_url} lists no models")
-            self.model = models[0].id
-        return self.model
+        """The model in use; the server's first model when none was named.
+
+        Safe to call from a background thread at start-up while the first
+        message waits for the same answer.
+        """
+        with self._model_lock:
+            if self.model is None:
+                models = self.models(refresh=True)
+                if not models:
+                    raise NoModelError(f"the server at {self.client.base_url} lists no models")
+                self.model = models[0].id
+            return self.model
 
     def request_body(self) -> dict[str, Any]:
         return {

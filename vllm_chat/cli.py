@@ -7,24 +7,23 @@ library; `requests`, `rich` and `prompt_toolkit` load only when a mode needs the
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vllm_chat import __version__
-from vllm_chat.settings import (
-    DEFAULT_READ_TIMEOUT,
-    Settings,
-    default_history_file,
-    default_url,
-    history_disabled_by_env,
-    resolve_api_key,
-)
+from vllm_chat.defaults import DEFAULT_READ_TIMEOUT
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from vllm_chat.chat import Chat
+    from vllm_chat.settings import Settings
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+START_WAIT = 2.0  # seconds the start line waits for the model list before going on
 
 
 def _positive_int(text: str) -> int:
@@ -132,6 +131,14 @@ def _normalise(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
+    from vllm_chat.settings import (
+        Settings,
+        default_history_file,
+        default_url,
+        history_disabled_by_env,
+        resolve_api_key,
+    )
+
     api_key, source = resolve_api_key(args.api_key)
     sampling: dict[str, object] = {}
     for name in ("temperature", "top_p", "max_tokens"):
@@ -221,19 +228,44 @@ def run_quick(settings: Settings, message: str) -> int:
     return EXIT_OK
 
 
+def _in_background(work: Callable[[], object]) -> Future[object]:
+    """Run `work` in a daemon thread (quitting never waits for it)."""
+    import threading
+    from concurrent.futures import Future
+
+    future: Future[object] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # handed to whoever waits on the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
+
+
 def run_interactive(settings: Settings) -> int:
     from vllm_chat.api import ApiError
     from vllm_chat.render import status_line
-    from vllm_chat.repl import Repl
 
     chat = make_chat(settings)
+    # Ask the server for its models, and load the Markdown renderer, while
+    # prompt_toolkit loads and the prompt is built.
+    model = _in_background(chat.ensure_model)
+    if sys.stdout.isatty():
+        _in_background(lambda: importlib.import_module("vllm_chat.stream_markdown"))
+    from vllm_chat.repl import Repl
+
     repl = Repl(chat, history_file=settings.history_file)
+    banner = f"vllm-chat {__version__} · {settings.url}"
     try:
-        model = chat.ensure_model()
-        repl.say(f"vllm-chat {__version__} · {settings.url} · model {model} · /help for commands")
+        repl.say(f"{banner} · model {model.result(timeout=START_WAIT)} · /help for commands")
     except ApiError as exc:
         status_line(str(exc), kind="error")
-        repl.say(f"vllm-chat {__version__} · {settings.url} · the next message tries again")
+        repl.say(f"{banner} · the next message tries again")
+    except TimeoutError:
+        repl.say(f"{banner} · waiting for the server to list its models…")
     try:
         return repl.run()
     finally:

@@ -6,10 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_URL = "http://localhost:8000/v1"
-# Long enough for a loaded server to produce its first token after a long prompt.
-DEFAULT_READ_TIMEOUT = 600.0
-DEFAULT_CONNECT_TIMEOUT = 10.0
+from vllm_chat.defaults import DEFAULT_READ_TIMEOUT, DEFAULT_URL
 
 
 @dataclass

@@ -14,6 +14,7 @@ holds blank lines followed by unindented text is cut at them.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 
@@ -174,12 +175,47 @@ class MarkdownRenderer:
         self._reasoning_open = False
         self._printed_any = False
         self.redraws = 0  # how many times the tail was drawn (for benchmarks)
+        # A throttled update must still appear if the server then pauses: a timer
+        # draws it. Only with the real clock; a fake one (benchmarks) means no timers.
+        self._use_timer = clock is time.monotonic
+        self._timer: threading.Timer | None = None
+        self._lock = threading.RLock()
 
     # -- the Renderer protocol -------------------------------------------------
     def feed_reasoning(self, text: str) -> None:
         text = sanitize(text)
         if not text:
             return
+        with self._lock:
+            self._add_reasoning(text)
+
+    def feed(self, text: str) -> None:
+        text = sanitize(text)
+        if not text:
+            return
+        with self._lock:
+            self._close_reasoning()
+            for block in self._blocks.append(text):
+                self._print_block(block)
+            self._maybe_redraw()
+
+    def finish(self, note: str | None = None) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._close_reasoning()
+            if self._live is not None:
+                self._live.stop()  # transient: the live region is erased
+                self._live = None
+            if self._blocks.tail.strip():
+                self._print_block(self._blocks.tail)
+            self._blocks = BlockSplitter()
+            if note:
+                self.console.print(Text(f"[{note}]", style="yellow"))
+
+    # -- internals -------------------------------------------------------------
+    def _add_reasoning(self, text: str) -> None:
         if not self._reasoning_open:
             self._reasoning_open = True
             self._print([[Segment("Thinking…", self.console.get_style("dim bold"))]])
@@ -190,27 +226,6 @@ class MarkdownRenderer:
             self._print_reasoning(done)
         self._maybe_redraw()
 
-    def feed(self, text: str) -> None:
-        text = sanitize(text)
-        if not text:
-            return
-        self._close_reasoning()
-        for block in self._blocks.append(text):
-            self._print_block(block)
-        self._maybe_redraw()
-
-    def finish(self, note: str | None = None) -> None:
-        self._close_reasoning()
-        if self._live is not None:
-            self._live.stop()  # transient: the live region is erased
-            self._live = None
-        if self._blocks.tail.strip():
-            self._print_block(self._blocks.tail)
-        self._blocks = BlockSplitter()
-        if note:
-            self.console.print(Text(f"[{note}]", style="yellow"))
-
-    # -- internals -------------------------------------------------------------
     def _close_reasoning(self) -> None:
         if not self._reasoning_open:
             return
@@ -262,8 +277,23 @@ class MarkdownRenderer:
 
     def _maybe_redraw(self) -> None:
         now = self._clock()
-        if now - self._last_refresh < self._interval:
+        wait = self._interval - (now - self._last_refresh)
+        if wait > 0:
+            if self._use_timer and self._timer is None:
+                self._timer = threading.Timer(wait, self._redraw_late)
+                self._timer.daemon = True
+                self._timer.start()
             return
+        self._redraw(now)
+
+    def _redraw_late(self) -> None:
+        with self._lock:
+            if self._timer is None:
+                return  # finished meanwhile
+            self._timer = None
+            self._redraw(self._clock())
+
+    def _redraw(self, now: float) -> None:
         self._last_refresh = now
         if self._live is None:
             self._live = Live(

@@ -1,0 +1,6 @@
+"""Default values, in a module light enough for `--help` to import."""
+
+DEFAULT_URL = "http://localhost:8000/v1"
+# Long enough for a loaded server to produce its first token after a long prompt.
+DEFAULT_READ_TIMEOUT = 600.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
