@@ -223,7 +223,10 @@ class Client:
                 status, message, f"the server rejected {source} ({status}: {message})"
             )
         text = f"the server answered {status} {response.reason or ''}".rstrip()
-        raise HTTPStatusError(status, message, f"{text}: {message}" if message else text)
+        text = f"{text}: {message}" if message else text
+        if status in (404, 405) and "model" not in message.lower():
+            text += f" (is {self.base_url} the API's base URL? It usually ends in /v1)"
+        raise HTTPStatusError(status, message, text)
 
 
 def error_message(raw: bytes, content_type: str = "") -> str:

@@ -14,6 +14,7 @@ from vllm_chat.api import (
     Client,
     ContentDelta,
     Finish,
+    HTTPStatusError,
     ModelInfo,
     ReasoningDelta,
     StreamError,
@@ -101,6 +102,18 @@ class Chat:
                 self.model = models[0].id
             return self.model
 
+    def _explain_missing_model(self, error: HTTPStatusError) -> HTTPStatusError:
+        """A 404 about the model: say which models the server does have."""
+        if "model" not in error.server_message.lower():
+            return error
+        try:
+            names = ", ".join(model.id for model in self.models(refresh=True))
+        except ApiError:
+            return error
+        return HTTPStatusError(
+            error.status, error.server_message, f"{error}; the server has: {names or 'no models'}"
+        )
+
     def request_body(self) -> dict[str, Any]:
         return {
             "model": self.ensure_model(),
@@ -165,6 +178,8 @@ class Chat:
                 self.conversation.drop_unanswered()
             if isinstance(exc, StreamError) and answer:
                 raise StreamError(f"{exc}; the partial answer was kept") from exc
+            if isinstance(exc, HTTPStatusError) and exc.status == 404:
+                raise self._explain_missing_model(exc) from exc
             raise
         stats.ended = time.perf_counter()
         if renderer is None:

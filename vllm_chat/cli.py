@@ -190,7 +190,16 @@ def make_chat(settings: Settings) -> Chat:
     from vllm_chat.api import Client
     from vllm_chat.chat import Chat
     from vllm_chat.conversation import Conversation
-    from vllm_chat.render import make_renderer
+    from vllm_chat.render import make_renderer, status_line
+    from vllm_chat.settings import key_sent_in_clear
+
+    if key_sent_in_clear(settings.url, settings.api_key):
+        origin = "--api-key" if settings.api_key_source == "flag" else "OPENAI_API_KEY"
+        status_line(
+            f"the API key ({origin}) goes to {settings.url} unencrypted "
+            "(plain http); use https:// for a server on another machine",
+            kind="warn",
+        )
 
     client = Client(
         settings.url,

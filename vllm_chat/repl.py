@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,64 +11,18 @@ from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import FormattedText
-from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
 from vllm_chat import commands
-from vllm_chat.api import ApiError
+from vllm_chat.api import ApiError, HTTPStatusError
 from vllm_chat.chat import Chat
+from vllm_chat.history import open_history
 from vllm_chat.render import sanitize, status_line
 
 BLOCK = '"""'
 EXIT_HINT = "Ctrl-D or /exit to quit"
-
-
-class SafeFileHistory(FileHistory):
-    """A `FileHistory` whose file is private (0600) and whose I/O errors only warn."""
-
-    def __init__(self, filename: Path) -> None:
-        super().__init__(str(filename))
-        self._warned = False
-
-    def load_history_strings(self) -> Iterable[str]:
-        try:
-            yield from super().load_history_strings()
-        except OSError as exc:
-            self._warn(f"cannot read the history file {self.filename}: {exc.strerror}")
-
-    def store_string(self, string: str) -> None:
-        try:
-            fresh = not os.path.exists(self.filename)
-            super().store_string(string)
-            if fresh:
-                os.chmod(self.filename, 0o600)
-        except OSError as exc:
-            self._warn(f"cannot write the history file {self.filename}: {exc.strerror}")
-
-    def _warn(self, text: str) -> None:
-        if not self._warned:
-            self._warned = True
-            status_line(f"{text}; history is kept for this session only", kind="warn")
-
-
-def open_history(path: Path | None) -> History:
-    """History at `path` (0600 in a 0700 folder), or in memory when off or impossible."""
-    if path is None:
-        return InMemoryHistory()
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not path.exists():
-            path.touch(mode=0o600)
-    except OSError as exc:
-        status_line(
-            f"cannot create the history file {path}: {exc.strerror}; "
-            "history is kept for this session only",
-            kind="warn",
-        )
-        return InMemoryHistory()
-    return SafeFileHistory(path)
 
 
 class SlashCompleter(Completer):
@@ -209,6 +162,11 @@ class Repl:
             self.chat.send(commands.message_text(text))
         except KeyboardInterrupt:
             pass  # the renderer marked the answer [interrupted]; the prompt comes back
+        except HTTPStatusError as exc:
+            hint = ""
+            if exc.status == 400 and "context" in exc.server_message.lower():
+                hint = " (/reset starts a fresh conversation)"
+            self.error(f"{exc}{hint}")
         except ApiError as exc:
             self.error(str(exc))
         return True

@@ -55,3 +55,17 @@ def resolve_api_key(flag_value: str | None) -> tuple[str | None, str]:
 
 def history_disabled_by_env() -> bool:
     return os.environ.get("VLLM_CHAT_NO_HISTORY", "").strip().lower() in {"1", "true", "yes"}
+
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def key_sent_in_clear(url: str, api_key: str | None) -> bool:
+    """Whether a key would travel unencrypted (plain http) beyond this machine."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return bool(api_key) and parts.scheme == "http" and not (
+        host in LOOPBACK_HOSTS or host.startswith("127.") or host.endswith(".localhost")
+    )

@@ -1,0 +1,87 @@
+"""The prompt history file: private, capped, and never a reason to crash."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+
+from vllm_chat.render import status_line
+
+MAX_ENTRIES = 10_000
+
+
+class SafeFileHistory(FileHistory):
+    """A `FileHistory` kept at 0600 and capped at `MAX_ENTRIES`; I/O errors only warn."""
+
+    def __init__(self, filename: Path, max_entries: int = MAX_ENTRIES) -> None:
+        super().__init__(str(filename))
+        self._max_entries = max_entries
+        self._warned = False
+
+    def load_history_strings(self) -> Iterable[str]:
+        try:
+            trim_history_file(Path(self.filename), self._max_entries)
+            yield from super().load_history_strings()
+        except OSError as exc:
+            self._warn(f"cannot read the history file {self.filename}: {exc.strerror}")
+
+    def store_string(self, string: str) -> None:
+        try:
+            super().store_string(string)
+        except OSError as exc:
+            self._warn(f"cannot write the history file {self.filename}: {exc.strerror}")
+
+    def _warn(self, text: str) -> None:
+        if not self._warned:
+            self._warned = True
+            status_line(f"{text}; history is kept for this session only", kind="warn")
+
+
+def _entries(data: bytes) -> list[bytes]:
+    """Split FileHistory's format (a `# date` line, then `+`-prefixed lines) into entries."""
+    entries: list[bytes] = []
+    for line in data.splitlines(keepends=True):
+        if line.startswith(b"#") or not entries:
+            entries.append(line)
+        else:
+            entries[-1] += line
+    return entries
+
+
+def trim_history_file(path: Path, keep: int) -> None:
+    """Keep the newest `keep` entries; the file is replaced atomically."""
+    if not path.exists() or path.stat().st_size < keep * 8:  # too small to hold `keep`
+        return
+    entries = _entries(path.read_bytes())
+    if len(entries) <= keep:
+        return
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".history-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.writelines(entries[-keep:])
+        os.replace(temporary, path)  # mkstemp made it 0600
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def open_history(path: Path | None) -> History:
+    """History at `path` (0600 in a 0700 folder), or in memory when off or impossible."""
+    if path is None:
+        return InMemoryHistory()
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            path.touch(mode=0o600)
+    except OSError as exc:
+        status_line(
+            f"cannot create the history file {path}: {exc.strerror}; "
+            "history is kept for this session only",
+            kind="warn",
+        )
+        return InMemoryHistory()
+    return SafeFileHistory(path)
