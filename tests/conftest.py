@@ -1,0 +1,45 @@
+"""Shared fixtures: a clean environment for every test and stand-in vLLM servers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.standin import StandinServer
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep tests away from the user's config, history and OpenAI settings."""
+    for name in ("data", "config"):
+        (tmp_path / f"xdg-{name}").mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "VLLM_CHAT_NO_HISTORY", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+
+
+@pytest.fixture
+def server() -> Iterator[StandinServer]:
+    """A started stand-in server with the default models."""
+    with StandinServer() as standin:
+        yield standin
+
+
+@pytest.fixture
+def server_factory() -> Iterator[Callable[..., StandinServer]]:
+    """Make started stand-in servers with custom arguments; all stopped at teardown."""
+    started: list[StandinServer] = []
+
+    def make(**kwargs: Any) -> StandinServer:
+        standin = StandinServer(**kwargs).start()
+        started.append(standin)
+        return standin
+
+    yield make
+    for standin in started:
+        standin.stop()

@@ -1,0 +1,820 @@
+"""A stand-in for vLLM's OpenAI-compatible server, for tests and ``make demo``.
+
+Serves ``GET /v1/models`` and ``POST /v1/chat/completions`` on a loopback address with the
+wire shapes vLLM uses: server-sent events over chunked transfer encoding, vLLM's error
+bodies, FastAPI's 404 body. Each chat request answers with the next scripted :class:`Reply`
+(see :meth:`StandinServer.push`), or with :meth:`StandinServer.default_reply`.
+
+Standard library only, so ``python -m tests.standin`` runs anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import ipaddress
+import itertools
+import json
+import os
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["MARKDOWN_SAMPLE", "Reply", "StandinServer", "main", "vllm_error"]
+
+# Pause between the pieces of a split_bytes event, so they reach the client separately.
+_SPLIT_PAUSE = 0.002
+
+MARKDOWN_SAMPLE = """\
+# Streaming Markdown demo
+
+This answer comes from the **standin server**, a small stand-in for vLLM. It arrives in
+little pieces so you can watch `vllm-chat` render Markdown while it streams — café, naïve
+and 日本語 included, to keep the UTF-8 honest.
+
+## What it shows
+
+- **Bold** and *italic* text
+- `inline code` spans
+- Lists, a table and a fenced code block
+- A closing paragraph
+
+## Things to try
+
+1. Ask anything and watch the answer stream.
+2. Ask for `long 30` to get thirty numbered lines.
+3. Mention *think* to see reasoning before the answer.
+
+| Feature   | Supported | Notes                     |
+|-----------|-----------|---------------------------|
+| Streaming | yes       | server-sent events        |
+| Markdown  | yes       | rendered as it arrives    |
+| Reasoning | yes       | streamed before the reply |
+
+```python
+def fibonacci(n: int) -> list[int]:
+    \"\"\"Return the first n Fibonacci numbers.\"\"\"
+    numbers = [0, 1]
+    while len(numbers) < n:
+        numbers.append(numbers[-1] + numbers[-2])
+    return numbers[:n]
+
+
+print(fibonacci(10))
+```
+
+That is all for this demo. Everything above comes from a script, not a model, so it is
+the same every time: handy for tests, screenshots and trying the client without a GPU."""
+
+
+@dataclass
+class Reply:
+    """One scripted answer; fields control faults."""
+
+    content: str = ""
+    """The answer text, split into deltas of ``chunk_chars`` characters."""
+    reasoning: str = ""
+    """Streamed before ``content`` as reasoning deltas."""
+    reasoning_field: str = "reasoning"
+    """``"reasoning"`` (current vLLM) or ``"reasoning_content"`` (older vLLM, others)."""
+    chunk_chars: int = 4
+    """Characters per content/reasoning delta."""
+    delay: float = 0.0
+    """Seconds to sleep between deltas."""
+    first_token_delay: float = 0.0
+    """Seconds to sleep before the first chunk (after the headers are sent)."""
+    status: int = 200
+    """Non-200: send ``error_body`` with this status instead of an answer."""
+    error_body: str | bytes | dict | None = None
+    """dict -> JSON; str/bytes -> sent as-is; None -> vLLM's error body for ``status``."""
+    error_content_type: str = "application/json"
+    """Content-Type of the error reply, e.g. ``text/plain`` or ``text/html``."""
+    content_type: str = "text/event-stream"
+    """For a 200; anything else fakes a proxy page: body = ``error_body`` or a small HTML page."""
+    send_done: bool = True
+    """Send ``data: [DONE]`` at the end of the stream."""
+    cut_after: int | None = None
+    """Close the connection abruptly after this many content deltas (no finish, no [DONE])."""
+    crlf: bool = False
+    """Use ``\\r\\n`` line endings in the event stream."""
+    no_space: bool = False
+    """Write ``data:{...}`` without the space."""
+    keepalive_comments: bool = False
+    """Interleave ``: keep-alive`` comment lines between events."""
+    split_bytes: bool = False
+    """Write every event in several small writes, splitting inside multi-byte characters."""
+    bad_json_event: bool = False
+    """Insert one ``data: {not json`` event in the middle of the content."""
+    stream_error: str | None = None
+    """After the content, send vLLM's in-stream error event with this message, then [DONE]."""
+    finish_reason: str = "stop"
+    usage: bool | None = None
+    """None: usage chunk iff the request had ``stream_options.include_usage``; bools force it."""
+    hang: float = 0.0
+    """Sleep this long after the headers before anything else (a silent server)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra response headers, e.g. ``{"Retry-After": "1"}``."""
+
+
+_ERROR_TYPES = {
+    400: "BadRequestError",
+    401: "AuthenticationError",
+    403: "PermissionDeniedError",
+    404: "NotFoundError",
+    422: "UnprocessableEntityError",
+    429: "RateLimitError",
+    500: "InternalServerError",
+    501: "NotImplementedError",
+    503: "ServiceUnavailableError",
+}
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def vllm_error(message: str, status: int, param: str | None = None) -> dict[str, Any]:
+    """vLLM's error body: ``{"error": {"message", "type", "param", "code"}}``."""
+    kind = _ERROR_TYPES.get(status) or "".join(_phrase(status).title().split()) + "Error"
+    return {"error": {"message": message, "type": kind, "param": param, "code": status}}
+
+
+def _dumps(obj: Any) -> str:
+    # Compact separators, like pydantic's model_dump_json and Starlette's JSONResponse.
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    size = max(1, size)
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _text_of(content: Any) -> str:
+    """The text of a message's content: a string, or the text parts of a list."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    texts = []
+    for part in content:
+        if isinstance(part, str):
+            texts.append(part)
+        elif isinstance(part, dict) and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+    return "\n".join(texts)
+
+
+def _last_user_text(messages: Any) -> str:
+    if not isinstance(messages, list):
+        return ""
+    dicts = [m for m in messages if isinstance(m, dict)]
+    for message in reversed(dicts):
+        if message.get("role") == "user":
+            return _text_of(message.get("content"))
+    return _text_of(dicts[-1].get("content")) if dicts else ""
+
+
+def _prompt_tokens(messages: Any) -> int:
+    if not isinstance(messages, list):
+        return 1
+    chars = sum(len(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
+    return max(1, chars // 4)
+
+
+def _split_points(data: bytes) -> list[int]:
+    """Byte offsets that cut inside every multi-byte character, plus a few ASCII cuts."""
+    points = {3, len(data) // 2, len(data) - 1}
+    for i, byte in enumerate(data):
+        if byte >= 0xC0:  # lead byte of a multi-byte UTF-8 sequence
+            points.add(i + 1)
+    return sorted(p for p in points if 0 < p < len(data))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Headers(dict):
+    """Request headers with lower-cased keys and case-insensitive lookups."""
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key.lower() if isinstance(key, str) else key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+
+class _Stopped(Exception):
+    """The server is stopping; abandon the response."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], standin: StandinServer) -> None:
+        self.standin = standin
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # Skip HTTPServer.server_bind's getfqdn(), which can stall on a reverse DNS lookup.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if os.environ.get("STANDIN_LOG") == "1":
+            super().handle_error(request, client_address)
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    def version_string(self) -> str:
+        return "uvicorn"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if os.environ.get("STANDIN_LOG") == "1":
+            super().log_message(format, *args)
+
+    def setup(self) -> None:
+        super().setup()
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.standin._connected(self.connection)
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except OSError:  # the client went away, or stop() shut the socket
+            self.close_connection = True
+
+    def finish(self) -> None:
+        try:
+            with contextlib.suppress(OSError):
+                super().finish()
+        finally:
+            self.server.standin._disconnected(self.connection)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            data = bytearray()
+            while True:
+                size = int(self.rfile.readline(65537).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return bytes(data)
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            return b""
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep, but raise _Stopped as soon as the server stops."""
+        stopping = self.server.standin._stopping
+        if stopping.is_set() or (seconds > 0 and stopping.wait(seconds)):
+            raise _Stopped
+
+    def _send_static(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        wait: float = 0.0,
+        cut: bool = False,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            self._pause(wait)
+        except _Stopped:
+            self.close_connection = True
+            return
+        if cut:
+            self.wfile.write(body[: len(body) // 2])
+            self._cut()
+        else:
+            self.wfile.write(body)
+
+    def _send_json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        self._send_static(status, _dumps(obj).encode(), "application/json", headers)
+
+    def _cut(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    # ---- routes ---------------------------------------------------------------------------
+
+    def _dispatch(self, method: str) -> None:
+        standin = self.server.standin
+        body = self._read_body()
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/v1"):
+            standin._record_headers(_Headers((k.lower(), v) for k, v in self.headers.items()))
+            # vLLM's auth middleware guards every /v1 path, known or not, before routing.
+            key = standin.api_key
+            if key is not None and self.headers.get("Authorization") != f"Bearer {key}":
+                self._send_json(401, {"error": "Unauthorized"})
+                return
+        routes = {"/v1/models": "GET", "/v1/chat/completions": "POST", "/health": "GET"}
+        if path not in routes:
+            self._send_json(404, {"detail": "Not Found"})
+        elif routes[path] != method:
+            self._send_json(405, {"detail": "Method Not Allowed"}, {"Allow": routes[path]})
+        elif path == "/v1/models":
+            self._models()
+        elif path == "/health":
+            self._send_static(200, b"", "application/json")
+        else:
+            self._chat(body)
+
+    def _models(self) -> None:
+        standin = self.server.standin
+        with standin._lock:
+            standin.models_calls += 1
+        created = int(time.time())
+        data = [
+            {
+                "id": model,
+                "object": "model",
+                "created": created,
+                "owned_by": "vllm",
+                "root": model,
+                "parent": None,
+                "max_model_len": standin.max_model_len,
+                "permission": [],
+            }
+            for model in list(standin.models)
+        ]
+        self._send_json(200, {"object": "list", "data": data})
+
+    def _chat(self, raw: bytes) -> None:
+        standin = self.server.standin
+        try:
+            req = json.loads(raw)
+        except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
+            self._send_json(400, vllm_error(f"Invalid JSON in request body: {exc}", 400))
+            return
+        if not isinstance(req, dict):
+            self._send_json(400, vllm_error("Request body must be a JSON object.", 400))
+            return
+        standin._record_request(req)
+        messages, model = req.get("messages"), req.get("model")
+        if not isinstance(messages, list) or not messages:
+            message = "messages: must be a non-empty list"
+            self._send_json(400, vllm_error(message, 400, "messages"))
+            return
+        if not isinstance(model, str):
+            self._send_json(400, vllm_error("model: must be a string", 400, "model"))
+            return
+        if model not in standin.models:
+            message = f"The model `{model}` does not exist."
+            self._send_json(404, vllm_error(message, 404, "model"))
+            return
+        reply = standin._next_reply(req)
+        if reply.status != 200:
+            self._error_reply(reply)
+        elif reply.content_type.split(";")[0].strip().lower() != "text/event-stream":
+            page = b"<html><head><title>Gateway</title></head><body>Proxy page</body></html>"
+            body = page if reply.error_body is None else _encode_body(reply.error_body)
+            wait = reply.hang + reply.first_token_delay
+            self._send_static(200, body, reply.content_type, reply.headers, wait)
+        elif req.get("stream") is True:
+            self._stream(req, reply)
+        else:
+            self._complete(req, reply)
+
+    def _error_reply(self, reply: Reply) -> None:
+        if reply.error_body is not None:
+            body = _encode_body(reply.error_body)
+        elif reply.status == 401:
+            body = _dumps({"error": "Unauthorized"}).encode()
+        else:
+            message = f"{_phrase(reply.status)} (scripted by the standin server)"
+            body = _dumps(vllm_error(message, reply.status)).encode()
+        wait = reply.hang + reply.first_token_delay
+        self._send_static(reply.status, body, reply.error_content_type, reply.headers, wait)
+
+    # ---- answers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _plan(req: dict, reply: Reply) -> tuple[list[tuple[str, str]], str]:
+        """The (field, text) deltas to send and the finish reason, after max_tokens."""
+        deltas = [(reply.reasoning_field, p) for p in _pieces(reply.reasoning, reply.chunk_chars)]
+        deltas += [("content", p) for p in _pieces(reply.content, reply.chunk_chars)]
+        limit = req.get("max_completion_tokens")
+        if limit is None:
+            limit = req.get("max_tokens")
+        if isinstance(limit, int) and not isinstance(limit, bool) and 0 <= limit < len(deltas):
+            return deltas[:limit], "length"
+        return deltas, reply.finish_reason
+
+    @staticmethod
+    def _usage(req: dict, completion: int) -> dict[str, int]:
+        prompt = _prompt_tokens(req.get("messages"))
+        return {
+            "prompt_tokens": prompt,
+            "total_tokens": prompt + completion,
+            "completion_tokens": completion,
+        }
+
+    def _complete(self, req: dict, reply: Reply) -> None:
+        deltas, finish = self._plan(req, reply)
+        content = "".join(text for key, text in deltas if key == "content")
+        reasoning = "".join(text for key, text in deltas if key != "content") or None
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        message["reasoning_content"] = reasoning
+        message[reply.reasoning_field] = reasoning
+        message["tool_calls"] = []
+        payload: dict[str, Any] = {
+            "id": f"chatcmpl-{self.server.standin._next_id()}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": req["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": finish,
+                    "stop_reason": None,
+                }
+            ],
+        }
+        if reply.usage is not False:
+            payload["usage"] = self._usage(req, len(deltas))
+        self._send_static(
+            200,
+            _dumps(payload).encode(),
+            "application/json",
+            reply.headers,
+            wait=reply.hang + reply.first_token_delay,
+            cut=reply.cut_after is not None,
+        )
+
+    def _stream(self, req: dict, reply: Reply) -> None:
+        standin = self.server.standin
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            self._stream_body(req, reply)
+        except _Stopped:
+            self.close_connection = True
+        except OSError:
+            self.close_connection = True
+            if not standin._stopping.is_set():
+                with standin._lock:
+                    standin.aborted += 1
+
+    def _stream_body(self, req: dict, reply: Reply) -> None:
+        nl = "\r\n" if reply.crlf else "\n"
+        prefix = "data:" if reply.no_space else "data: "
+        written = 0
+
+        def write(data: bytes) -> None:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+        def send(payload: str) -> None:
+            nonlocal written
+            if reply.keepalive_comments and written:
+                write(f": keep-alive{nl}{nl}".encode())
+            data = f"{prefix}{payload}{nl}{nl}".encode()
+            if reply.split_bytes:
+                start = 0
+                for point in [*_split_points(data), len(data)]:
+                    if start:
+                        self._pause(_SPLIT_PAUSE)
+                    write(data[start:point])
+                    start = point
+            else:
+                write(data)
+            written += 1
+
+        chunk_id = f"chatcmpl-{self.server.standin._next_id()}"
+        created = int(time.time())
+
+        def chunk(choices: list[dict[str, Any]], **extra: Any) -> str:
+            head = {"id": chunk_id, "object": "chat.completion.chunk", "created": created}
+            return _dumps({**head, "model": req["model"], "choices": choices, **extra})
+
+        def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
+            item = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            if finish is not None:
+                item["stop_reason"] = None
+            return [item]
+
+        deltas, finish = self._plan(req, reply)
+        n_content = sum(1 for key, _ in deltas if key == "content")
+        bad_at = n_content // 2 if reply.bad_json_event else None
+        sent_content = 0
+
+        def cut_now() -> bool:
+            return reply.cut_after is not None and sent_content >= reply.cut_after
+
+        self._pause(reply.hang)
+        self._pause(reply.first_token_delay)
+        send(chunk(choice({"role": "assistant", "content": ""})))
+        for index, (key, text) in enumerate(deltas):
+            if key == "content":
+                if cut_now():
+                    self._cut()
+                    return
+                if sent_content == bad_at:
+                    send("{not json")
+                    bad_at = None
+            if index:
+                self._pause(reply.delay)
+            send(chunk(choice({key: text})))
+            if key == "content":
+                sent_content += 1
+        if cut_now():
+            self._cut()
+            return
+        if bad_at is not None:
+            send("{not json")
+        if reply.stream_error is not None:
+            error = vllm_error(reply.stream_error, 400)
+            send(_dumps(error))
+        else:
+            send(chunk(choice({}, finish)))
+            stream_options = req.get("stream_options")
+            wants = isinstance(stream_options, dict) and bool(stream_options.get("include_usage"))
+            if reply.usage if reply.usage is not None else wants:
+                send(chunk([], usage=self._usage(req, len(deltas))))
+        if reply.send_done:
+            send("[DONE]")
+        self.wfile.write(b"0\r\n\r\n")
+
+
+def _encode_body(body: str | bytes | dict) -> bytes:
+    if isinstance(body, dict):
+        return _dumps(body).encode()
+    return body.encode() if isinstance(body, str) else bytes(body)
+
+
+class StandinServer:
+    """A real HTTP server on a loopback port that answers like vLLM's OpenAI server."""
+
+    def __init__(
+        self,
+        models: Sequence[str] = ("standin-model", "standin-model-large"),
+        api_key: str | None = None,
+        host: str = "127.0.0.1",
+        max_model_len: int = 4096,
+        port: int = 0,
+    ) -> None:
+        if not _is_loopback(host):
+            raise ValueError(f"standin server only binds loopback addresses, not {host!r}")
+        self.host = host
+        self.port = port
+        self.models: list[str] = list(models)
+        self.api_key = api_key
+        self.max_model_len = max_model_len
+        self.requests: list[dict] = []
+        self.headers: list[dict[str, str]] = []
+        self.connections = 0
+        self.aborted = 0
+        self.models_calls = 0
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._replies: collections.deque[Reply] = collections.deque()
+        self._ids = itertools.count(1)
+        self._sockets: set[socket.socket] = set()
+        self._stopping = threading.Event()
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:PORT/v1``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1"
+
+    def start(self) -> StandinServer:
+        """Bind (port 0 picks a free port) and serve in a daemon thread."""
+        if self._httpd is not None:
+            raise RuntimeError("standin server already started")
+        self._stopping.clear()
+        server_class = _Server6 if ":" in self.host else _Server
+        httpd = server_class((self.host, self.port), self)
+        self.port = httpd.server_address[1]
+        thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"standin:{self.port}",
+            daemon=True,
+        )
+        self._httpd, self._thread = httpd, thread
+        thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection; safe to call twice."""
+        with self._lock:
+            httpd, thread = self._httpd, self._thread
+            self._httpd = self._thread = None
+            sockets = list(self._sockets)
+        if httpd is None:
+            return
+        self._stopping.set()
+        httpd.shutdown()
+        httpd.server_close()
+        for sock in sockets:  # wakes handler threads idling on keep-alive connections
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> StandinServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"StandinServer({self.url!r}, models={self.models!r})"
+
+    def push(self, *replies: Reply) -> None:
+        """Queue scripted replies; each chat request takes the next one."""
+        with self._lock:
+            self._replies.extend(replies)
+
+    def default_reply(self, body: dict) -> Reply:
+        """The deterministic answer used when no scripted reply is queued."""
+        text = _last_user_text(body.get("messages"))
+        lower = text.lower()
+        if "markdown" in lower or "demo" in lower:
+            return Reply(content=MARKDOWN_SAMPLE, chunk_chars=6, delay=0.01)
+        if "think" in lower:
+            return Reply(
+                reasoning="Let me think about that step by step.",
+                content="Here is my considered answer.",
+            )
+        number = text[5:].split(maxsplit=1)[0] if text[5:].strip() else ""
+        if text.startswith("long ") and number.isascii() and number.isdigit():
+            count = min(int(number), 100_000)
+            lines = [f"Line {i} of {count}." for i in range(1, count + 1)]
+            return Reply(content="\n".join(lines))
+        return Reply(content=f"You said: {text}")
+
+    def wait_for_requests(self, n: int, timeout: float = 5.0) -> None:
+        """Block until at least ``n`` chat requests arrived; TimeoutError otherwise."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.requests) >= n, timeout):
+                got = len(self.requests)
+                raise TimeoutError(f"expected {n} chat requests within {timeout}s, got {got}")
+
+    # ---- called from handler threads ------------------------------------------------------
+
+    def _connected(self, sock: socket.socket) -> None:
+        with self._lock:
+            self.connections += 1
+            self._sockets.add(sock)
+
+    def _disconnected(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+
+    def _record_headers(self, headers: dict[str, str]) -> None:
+        with self._lock:
+            self.headers.append(headers)
+
+    def _record_request(self, body: dict) -> None:
+        with self._changed:
+            self.requests.append(body)
+            self._changed.notify_all()
+
+    def _next_reply(self, body: dict) -> Reply:
+        with self._lock:
+            if self._replies:
+                return self._replies.popleft()
+        return self.default_reply(body)
+
+    def _next_id(self) -> int:
+        with self._lock:
+            return next(self._ids)
+
+
+def _run(server: StandinServer, command: list[str]) -> int:
+    """Run ``command --url URL`` on the inherited terminal; return its exit status."""
+    previous = None
+    with contextlib.suppress(ValueError):  # not the main thread: leave SIGINT alone
+        # A no-op handler rather than SIG_IGN: exec() resets handled signals to the
+        # default in the child, while an ignored SIGINT would stay ignored there.
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    try:
+        try:
+            child = subprocess.Popen([*command, "--url", server.url])
+        except OSError as exc:
+            print(f"standin: cannot run {command[0]!r}: {exc}", file=sys.stderr)
+            return 127
+        code = child.wait()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return 128 - code if code < 0 else code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.standin [--host H] [--port P] [--api-key K] [--run CMD ARGS...]``."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] | None = None
+    if "--run" in args_in:
+        at = args_in.index("--run")
+        args_in, command = args_in[:at], args_in[at + 1 :]
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.standin",
+        description="A stand-in for vLLM's OpenAI-compatible server (loopback only).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--api-key", default=None, help="require this bearer token")
+    parser.add_argument(
+        "--run",
+        nargs=argparse.REMAINDER,
+        metavar="CMD",
+        help="run CMD ARGS... --url URL against the server, then exit with its status",
+    )
+    args = parser.parse_args(args_in)
+    if command is not None and not command:
+        parser.error("--run needs a command")
+    if not _is_loopback(args.host):
+        parser.error(f"--host must be a loopback address, not {args.host!r}")
+    server = StandinServer(host=args.host, api_key=args.api_key, port=args.port)
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"standin: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if command is not None:
+            return _run(server, command)
+        print(f"standin server on {server.url}", file=sys.stderr, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+        return 0
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
