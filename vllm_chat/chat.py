@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,10 +24,15 @@ from vllm_chat.api import (
 )
 from vllm_chat.conversation import Conversation
 from vllm_chat.render import PlainRenderer, Renderer, status_line
+from vllm_chat.terminal import quiet_input
 
 
 class NoModelError(ApiError):
     """The server lists no model and none was named."""
+
+
+def plain_to_stdout() -> Renderer:
+    return PlainRenderer(sys.stdout, sys.stderr)
 
 
 @dataclass
@@ -73,7 +80,7 @@ class Chat:
     conversation: Conversation = field(default_factory=Conversation)
     sampling: dict[str, Any] = field(default_factory=dict)
     stats: bool = False
-    make_renderer: Callable[[], Renderer] = PlainRenderer  # type: ignore[assignment]
+    make_renderer: Callable[[], Renderer] = field(default=lambda: plain_to_stdout())
     report: Callable[..., None] = status_line
     last_stats: TurnStats | None = None
     _models: list[ModelInfo] | None = None
@@ -145,7 +152,7 @@ class Chat:
         finish_reason = None
         try:
             events = self.client.stream_chat(body)
-            try:
+            with quiet_input(), contextlib.closing(events):
                 for event in events:
                     if isinstance(event, (ContentDelta, ReasoningDelta)):
                         if stats.first_token is None:
@@ -165,8 +172,6 @@ class Chat:
                         self.report("skipped an event that was not valid JSON", kind="warn")
                     elif isinstance(event, Finish):
                         finish_reason = event.reason
-            finally:
-                events.close()
         except (ApiError, KeyboardInterrupt) as exc:
             stats.ended = time.perf_counter()
             note = "interrupted" if isinstance(exc, KeyboardInterrupt) else "incomplete"
