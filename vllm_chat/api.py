@@ -136,9 +136,11 @@ class Client:
         Ctrl-C) closes the response, so the server aborts the generation.
         """
         response = self._request("POST", "/chat/completions", json={**body, "stream": True})
+        complete = False
         try:
             self._raise_for_status(response)
             yield from self._events(response)
+            complete = True
         except (ReadTimeoutError, requests.exceptions.Timeout) as exc:
             raise RequestTimeout(
                 f"no data from the server for {self._timeout[1]:g} s; gave up (see --timeout)"
@@ -146,7 +148,12 @@ class Client:
         except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as exc:
             raise StreamError("the connection was lost before the answer was complete") from exc
         finally:
-            response.close()
+            if complete:
+                # The body was read to its end: hand the connection back for the
+                # next turn. Closing it instead would cost a new connection.
+                response.raw.release_conn()
+            else:
+                response.close()  # the server sees the hang-up and aborts
 
     def _events(self, response: requests.Response) -> Iterator[StreamEvent]:
         content_type = response.headers.get("Content-Type", "").lower()
@@ -159,17 +166,17 @@ class Client:
                 "is --url the API's base URL (usually ending in /v1)?"
             )
         decoder = SSEDecoder()
-        done = finished = False
-        for chunk in _body_chunks(response):
+        finished = False
+        chunks = _body_chunks(response)
+        for chunk in chunks:
             for payload in decoder.feed(chunk):
                 if payload.strip() == "[DONE]":
-                    done = True
-                    break
+                    for _ in chunks:  # read to the body's end: the connection is reused
+                        pass
+                    return
                 for event in _parse_chunk(payload):
                     finished = finished or isinstance(event, Finish)
                     yield event
-            if done:
-                return
         for payload in decoder.close():
             if payload.strip() == "[DONE]":
                 return
@@ -219,9 +226,7 @@ class Client:
                 "flag": "the key given with --api-key",
                 "environment": "the key in OPENAI_API_KEY",
             }.get(self.api_key_source, "no key (pass --api-key or set OPENAI_API_KEY)")
-            raise AuthError(
-                status, message, f"the server rejected {source} ({status}: {message})"
-            )
+            raise AuthError(status, message, f"the server rejected {source} ({status}: {message})")
         text = f"the server answered {status} {response.reason or ''}".rstrip()
         text = f"{text}: {message}" if message else text
         if status in (404, 405) and "model" not in message.lower():
@@ -242,7 +247,7 @@ def error_message(raw: bytes, content_type: str = "") -> str:
             return found
     if "html" in content_type.lower() or text.lstrip().lower().startswith(("<!doctype", "<html")):
         title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-        return f"an HTML page{': ' + title.group(1).strip() if title else ''}"
+        return f"an HTML page{': ' + _one_line(title.group(1)) if title else ''}"
     return _one_line(text)
 
 
