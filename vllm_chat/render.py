@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Protocol, TextIO
+import threading
+import time
+from typing import BinaryIO, Protocol, TextIO
 
 # Escape sequences a model could use to drive the terminal: CSI, OSC (title,
 # clipboard `ESC ]52`, links `ESC ]8`), DCS/SOS/PM/APC strings and the short
@@ -69,6 +71,8 @@ class PlainRenderer:
     def __init__(self, out: TextIO, side: TextIO | None = None) -> None:
         self._out = out
         self._terminal = out.isatty()
+        buffer = getattr(out, "buffer", None)
+        self._bytes = PacedWriter(buffer) if buffer is not None and not self._terminal else None
         self._side = side if side is not None and side.isatty() else None
         self._last = "\n"
         self._reasoning_open = False
@@ -96,20 +100,78 @@ class PlainRenderer:
     def finish(self, note: str | None = None) -> None:
         if self._last != "\n":
             self._write("\n")
+        if self._bytes is not None:
+            self._bytes.flush()
+        self._out.flush()
         if note:
             status_line(f"[{note}]", kind="warn", stream=self._out if self._terminal else None)
-        self._out.flush()
 
     def _write(self, text: str) -> None:
-        buffer = getattr(self._out, "buffer", None)
-        if buffer is not None and not self._terminal:
-            self._out.flush()
-            buffer.write(text.encode("utf-8", errors="surrogateescape"))
-            buffer.flush()
+        if not text:  # a delta that was nothing but control characters
+            return
+        self._last = text[-1]
+        if self._bytes is not None:
+            self._bytes.write(text.encode("utf-8", errors="surrogateescape"))
         else:
             self._out.write(text)
             self._out.flush()
-        self._last = text[-1]
+
+
+class PacedWriter:
+    """Bytes to a pipe or file, flushed at most every `interval` s and never held longer.
+
+    Flushing every delta costs a system call per token; at hundreds of tokens
+    per second that is most of what a plain `-q` spends. A timer flushes what
+    waits when the stream pauses, so a reader (`| tee`) never sees it stall.
+    """
+
+    def __init__(self, out: BinaryIO, interval: float = 0.05) -> None:
+        self._out = out
+        self._interval = interval
+        self._pending: list[bytes] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._last_flush = 0.0
+        self._error: OSError | None = None  # met by the timer, raised to the writer
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            self._raise_pending_error()
+            self._pending.append(data)
+            waited = time.monotonic() - self._last_flush
+            if waited >= self._interval:
+                self._flush_locked()
+            elif self._timer is None:
+                self._timer = threading.Timer(self._interval - waited, self._flush_by_timer)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._raise_pending_error()
+            self._flush_locked()
+
+    def _flush_by_timer(self) -> None:
+        with self._lock:
+            try:
+                self._flush_locked()
+            except OSError as exc:  # a closed pipe: the writer raises it on its next call
+                self._error = exc
+
+    def _flush_locked(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        data, self._pending = b"".join(self._pending), []
+        self._last_flush = time.monotonic()
+        if data:
+            self._out.write(data)
+        self._out.flush()
+
+    def _raise_pending_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 _STYLES = {"error": "1;31", "warn": "33", "info": "2", "plain": ""}
