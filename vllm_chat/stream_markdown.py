@@ -26,7 +26,7 @@ from rich.text import Text
 
 from vllm_chat.render import sanitize
 
-_FENCE = re.compile(r"\s*(`{3,}|~{3,})")
+_FENCE = re.compile(r"(\s*)(`{3,}|~{3,})(.*)")
 _LIST_ITEM = re.compile(r"\s{0,3}(?:[-*+]|\d{1,9}[.)])(?:\s|$)")
 _HEADING = re.compile(r"#{1,6}(?:\s|$)")
 
@@ -45,7 +45,7 @@ class BlockSplitter:
     def __init__(self) -> None:
         self.tail = ""
         self._scanned = 0  # offset in `tail` of the first line not yet examined
-        self._fence: tuple[str, int] | None = None  # open fence: its character and length
+        self._fence: tuple[str, int, int] | None = None  # open fence: character, length, indent
         self.fence_start = 0  # offset in `tail` of the open fence's first line
         self._blank_before = False
         self._block_started = False
@@ -76,9 +76,11 @@ class BlockSplitter:
 
     def _starts_new_block(self, line: str) -> bool:
         if self._fence is not None:
-            char, length = self._fence
+            char, length, indent = self._fence
             stripped = line.strip()
-            if stripped.startswith(char * length) and not stripped.strip(char):
+            closes = stripped.startswith(char * length) and not stripped.strip(char)
+            # Indented 4 or more past the opening, a fence-like line is code.
+            if closes and len(line) - len(line.lstrip()) <= indent + 3:
                 self._fence = None
                 self._closed_block = not line[:1].isspace()
             return False
@@ -96,12 +98,15 @@ class BlockSplitter:
         )
         if new_block or not self._block_started:
             self._block_started = True
-            self._block_is_list = is_list
+            self._block_is_list = False
+        # A list may follow a paragraph line directly; the block is a list from there.
+        self._block_is_list = self._block_is_list or is_list
         self._blank_before = False
         self._closed_block = bool(_HEADING.match(line))
         fence = _FENCE.match(line)
-        if fence:
-            self._fence = (fence.group(1)[0], len(fence.group(1)))
+        # "```x```" at a line start is inline code: a backtick fence's info has no backtick.
+        if fence and not (fence.group(2)[0] == "`" and "`" in fence.group(3)):
+            self._fence = (fence.group(2)[0], len(fence.group(2)), len(fence.group(1)))
             self._closed_block = False
         return new_block
 
