@@ -89,10 +89,7 @@ def run(ctx: Context, name: str, arg: str) -> None:
     if entry is None:
         close = difflib.get_close_matches(name, COMMANDS, n=1, cutoff=0.5)
         hint = f"; did you mean /{close[0]}?" if close else ""
-        ctx.error(
-            f"unknown command /{name}{hint} "
-            "(/help lists them; // starts a message with /)"
-        )
+        ctx.error(f"unknown command /{name}{hint} (/help lists them; // starts a message with /)")
         return
     try:
         entry.handler(ctx, arg)
@@ -108,8 +105,12 @@ def _model_names(chat: Chat) -> list[str]:
     return chat.model_ids()
 
 
-@command("help", "show the commands, or one command's help", usage="/help [COMMAND]",
-         arguments=_command_names)
+@command(
+    "help",
+    "show the commands, or one command's help",
+    usage="/help [COMMAND]",
+    arguments=_command_names,
+)
 def help_command(ctx: Context, arg: str) -> None:
     if arg:
         entry = COMMANDS.get(arg.lstrip("/").lower())
@@ -125,7 +126,7 @@ def help_command(ctx: Context, arg: str) -> None:
         lines.append(f"  {entry.usage:<{width}}  {entry.summary}")
     lines += [
         "",
-        "Keys: Enter sends · Alt-Enter or Ctrl-J adds a line · \"\"\" opens and closes a block",
+        'Keys: Enter sends · Alt-Enter or Ctrl-J adds a line · """ opens and closes a block',
         "      Up/Down and Ctrl-R search history · Ctrl-C clears the line · Ctrl-D quits",
         "A line starting with // sends a message starting with /.",
     ]
@@ -146,8 +147,12 @@ def system_command(ctx: Context, arg: str) -> None:
         ctx.say("system prompt set")
 
 
-@command("model", "list the server's models, or switch to one", usage="/model [NAME]",
-         arguments=_model_names)
+@command(
+    "model",
+    "list the server's models, or switch to one",
+    usage="/model [NAME]",
+    arguments=_model_names,
+)
 def model_command(ctx: Context, arg: str) -> None:
     chat = ctx.chat
     names = [model.id for model in chat.models(refresh=True)]

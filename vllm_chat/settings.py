@@ -66,6 +66,8 @@ def key_sent_in_clear(url: str, api_key: str | None) -> bool:
 
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    return bool(api_key) and parts.scheme == "http" and not (
-        host in LOOPBACK_HOSTS or host.startswith("127.") or host.endswith(".localhost")
+    return (
+        bool(api_key)
+        and parts.scheme == "http"
+        and not (host in LOOPBACK_HOSTS or host.startswith("127.") or host.endswith(".localhost"))
     )
