@@ -325,6 +325,28 @@ def test_bad_flags_exit_2_with_one_error_line(args: list[str], mentions: str) ->
     assert mentions in errors[0]
 
 
+def test_openai_base_url_without_a_scheme_exits_2() -> None:
+    result = run_cli("-q", "hi", env={"OPENAI_BASE_URL": "localhost:8000/v1"})
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert "OPENAI_BASE_URL must start with http://" in err
+    assert "Traceback" not in err
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(server: StandinServer) -> None:
+    server.push(Reply(content="line\n" * 20000, chunk_chars=50))
+    command = [sys.executable, "-m", "vllm_chat", "--url", server.url, "-q", "hi"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT
+    ) as child:
+        assert child.stdout is not None and child.stderr is not None
+        assert child.stdout.read(5) == b"line\n"[:5]
+        child.stdout.close()  # as `| head -1` does
+        err = child.stderr.read().decode()
+        assert child.wait(timeout=30) == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
 # ---- help and version -------------------------------------------------------------------
 
 FLAGS = [

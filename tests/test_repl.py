@@ -91,6 +91,7 @@ def test_help_lists_every_command(server: StandinServer, capsys) -> None:
     out = capsys.readouterr().out
     for usage in ("/help", "/system", "/model", "/reset", "/exit"):
         assert any(line.strip().startswith(usage) for line in out.splitlines()), (usage, out)
+    assert "/clear" in out and "/quit" in out  # aliases are listed too
     assert server.requests == []
 
 

@@ -284,9 +284,10 @@ def run_interactive(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_normalise(sys.argv[1:] if argv is None else argv, parser))
-    if args.url is not None and not args.url.startswith(("http://", "https://")):
-        parser.error(f"--url must start with http:// or https://, got {args.url!r}")
     settings = settings_from_args(args)
+    if not settings.url.startswith(("http://", "https://")):
+        origin = "--url" if args.url is not None else "OPENAI_BASE_URL"
+        parser.error(f"{origin} must start with http:// or https://, got {settings.url!r}")
     try:
         message = _quick_message(settings.quick)
         if message is not None:
@@ -294,3 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_interactive(settings)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as other filters do.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE

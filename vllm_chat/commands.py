@@ -123,7 +123,8 @@ def help_command(ctx: Context, arg: str) -> None:
     width = max(len(entry.usage) for entry in unique_commands())
     lines = ["Commands:"]
     for entry in unique_commands():
-        lines.append(f"  {entry.usage:<{width}}  {entry.summary}")
+        aliases = f" (also /{', /'.join(entry.aliases)})" if entry.aliases else ""
+        lines.append(f"  {entry.usage:<{width}}  {entry.summary}{aliases}")
     lines += [
         "",
         'Keys: Enter sends · Alt-Enter or Ctrl-J adds a line · """ opens and closes a block',
