@@ -176,6 +176,7 @@ class MarkdownRenderer:
         self._last_refresh = float("-inf")
         self._live: Live | None = None
         self._blocks = BlockSplitter()
+        self._finished: list[str] = []  # blocks finished since the last redraw
         self._reasoning = ""  # reasoning text after the last printed line
         self._reasoning_open = False
         self._printed_any = False
@@ -200,8 +201,7 @@ class MarkdownRenderer:
             return
         with self._lock:
             self._close_reasoning()
-            for block in self._blocks.append(text):
-                self._print_block(block)
+            self._finished += self._blocks.append(text)
             self._maybe_redraw()
 
     def finish(self, note: str | None = None) -> None:
@@ -213,8 +213,8 @@ class MarkdownRenderer:
             if self._live is not None:
                 self._live.stop()  # transient: the live region is erased
                 self._live = None
-            if self._blocks.tail.strip():
-                self._print_block(self._blocks.tail)
+            self._finished.append(self._blocks.tail)
+            self._print_finished()
             self._blocks = BlockSplitter()
             if note:
                 self.console.print(Text(f"[{note}]", style="yellow"))
@@ -244,14 +244,23 @@ class MarkdownRenderer:
         renderable = Text(text, style=self.REASONING_STYLE)
         self._print(self.console.render_lines(renderable, pad=False))
 
-    def _print_block(self, text: str) -> None:
+    def _print_finished(self) -> bool:
+        """Print the blocks finished since the last redraw, rendered together.
+
+        Blocks arrive many per redraw when the server is fast; one render for
+        all of them saves a Markdown parser and a tail redraw per block.
+        """
+        text, self._finished = "".join(self._finished), []
+        if not text.strip():
+            return False
         lines = _trim(self.console.render_lines(self._markdown(text), pad=False))
         if not lines:
-            return
+            return False
         if self._printed_any:
             lines = [[], *lines]
         self._printed_any = True
         self._print(lines)
+        return True
 
     def _print(self, lines: Iterable[list[Segment]]) -> None:
         if self._live is not None:
@@ -300,6 +309,9 @@ class MarkdownRenderer:
 
     def _redraw(self, now: float) -> None:
         self._last_refresh = now
+        if self._print_finished() and self._live is not None:
+            self.redraws += 1  # printing above the live region redrew the new tail
+            return
         if self._live is None:
             self._live = Live(
                 console=self.console,
