@@ -352,7 +352,7 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(server: StandinServer)
 FLAGS = [
     "--url", "--model-name", "--api-key", "--system-prompt", "-q", "--quick", "--stats",
     "--temperature", "--top-p", "--max-tokens", "--history-file", "--no-history", "--timeout",
-    "--version",
+    "--connect-timeout", "--version",
 ]  # fmt: skip
 
 

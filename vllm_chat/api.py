@@ -16,6 +16,7 @@ import requests
 import urllib3
 from urllib3.exceptions import ReadTimeoutError
 
+from vllm_chat.defaults import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 from vllm_chat.sse import SSEDecoder
 
 START_HINT = "start it with `vllm serve MODEL` or pass --url"
@@ -97,8 +98,8 @@ class Client:
         api_key: str | None = None,
         *,
         api_key_source: str = "none",
-        connect_timeout: float = 10.0,
-        read_timeout: float = 600.0,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key_source = api_key_source
@@ -195,8 +196,8 @@ class Client:
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise ServerUnreachable(
-                f"no answer from {self.base_url} within {self._timeout[0]:g} s; "
-                f"is the server up? ({START_HINT})"
+                f"no connection to {self.base_url} within {self._timeout[0]:g} s "
+                "(see --connect-timeout); is the server up and the URL right?"
             ) from exc
         except requests.exceptions.Timeout as exc:
             raise RequestTimeout(

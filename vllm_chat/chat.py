@@ -177,6 +177,8 @@ class Chat:
             note = "interrupted" if isinstance(exc, KeyboardInterrupt) else "incomplete"
             if renderer is not None:
                 renderer.finish(note)
+            elif isinstance(exc, KeyboardInterrupt):
+                self.report("[interrupted before the answer began]", kind="warn")
             if answer:
                 self.conversation.add_assistant("".join(answer), partial=True)
             else:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vllm_chat import __version__
-from vllm_chat.defaults import DEFAULT_READ_TIMEOUT
+from vllm_chat.defaults import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
@@ -82,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="give up when the server sends nothing for this long "
         f"(default {DEFAULT_READ_TIMEOUT:g})",
+    )
+    server.add_argument(
+        "--connect-timeout",
+        type=_positive_number,
+        default=DEFAULT_CONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help="give up connecting to the server after this long "
+        f"(default {DEFAULT_CONNECT_TIMEOUT:g})",
     )
 
     chat = parser.add_argument_group("conversation")
@@ -159,6 +167,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         sampling=sampling,
         history_file=history_file,
         timeout=args.timeout,
+        connect_timeout=args.connect_timeout,
     )
 
 
@@ -205,6 +214,7 @@ def make_chat(settings: Settings) -> Chat:
         settings.url,
         settings.api_key,
         api_key_source=settings.api_key_source,
+        connect_timeout=settings.connect_timeout,
         read_timeout=settings.timeout,
     )
     return Chat(

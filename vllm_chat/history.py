@@ -77,6 +77,8 @@ def open_history(path: Path | None) -> History:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not path.exists():
             path.touch(mode=0o600)
+        elif path.is_file() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # a file from elsewhere that others could read
     except OSError as exc:
         status_line(
             f"cannot create the history file {path}: {exc.strerror}; "

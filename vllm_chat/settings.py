@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vllm_chat.defaults import DEFAULT_READ_TIMEOUT, DEFAULT_URL
+from vllm_chat.defaults import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, DEFAULT_URL
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Settings:
     sampling: dict[str, object] = field(default_factory=dict)
     history_file: Path | None = None
     timeout: float = DEFAULT_READ_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
 
     def __repr__(self) -> str:  # keep the key out of any accidental print or traceback
         return f"Settings(url={self.url!r}, model={self.model!r}, api_key=***)"
