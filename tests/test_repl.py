@@ -275,8 +275,12 @@ def completions(chat: Chat, text: str) -> list[str]:
         ("/mo", ["/model"]),
         ("/model st", ["/model standin-model", "/model standin-model-large"]),
         ("/model standin-model-", ["/model standin-model-large"]),
-        ("/help ", ["/help exit", "/help help", "/help model", "/help reset", "/help system"]),
+        ("/help e", ["/help edit", "/help exit"]),
         ("/help sy", ["/help system"]),
+        ("/th", ["/think"]),
+        ("/think c", ["/think collapse"]),
+        ("/set top", ["/set top_k", "/set top_p"]),
+        ("/stats o", ["/stats off", "/stats on"]),
         ("hello", []),
     ],
 )

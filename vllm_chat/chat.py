@@ -7,9 +7,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from vllm_chat.answer import AnswerStream
 from vllm_chat.api import (
     ApiError,
     BadEvent,
@@ -22,6 +24,7 @@ from vllm_chat.api import (
     StreamError,
     Usage,
 )
+from vllm_chat.attachments import Attachments
 from vllm_chat.conversation import Conversation
 from vllm_chat.render import PlainRenderer, Renderer, status_line
 from vllm_chat.terminal import quiet_input
@@ -29,6 +32,10 @@ from vllm_chat.terminal import quiet_input
 
 class NoModelError(ApiError):
     """The server lists no model and none was named."""
+
+
+class NothingToRetry(ApiError):
+    """`/retry` or `/edit` with no message sent yet."""
 
 
 def plain_to_stdout() -> Renderer:
@@ -49,18 +56,23 @@ class TurnStats:
     def ttft_ms(self) -> float | None:
         return None if self.first_token is None else (self.first_token - self.started) * 1000
 
+    @property
+    def tokens_per_second(self) -> float | None:
+        """Decode speed: the first token's time belongs to TTFT."""
+        tokens = self.usage.completion_tokens if self.usage else self.deltas
+        if self.first_token is None or self.ended is None or tokens < 2:
+            return None
+        elapsed = self.ended - self.first_token
+        return (tokens - 1) / elapsed if elapsed > 0 else None
+
     def line(self) -> str:
         """`TTFT 312 ms · 48.1 tokens/s · 25 prompt + 131 completion tokens`."""
         parts = []
         if self.ttft_ms is not None:
             parts.append(f"TTFT {self.ttft_ms:.0f} ms")
         tokens = self.usage.completion_tokens if self.usage else self.deltas
-        approx = "" if self.usage else "~"
-        if self.first_token is not None and self.ended is not None:
-            elapsed = self.ended - self.first_token
-            if elapsed > 0 and tokens > 1:
-                # Decode speed: the first token's time belongs to TTFT.
-                parts.append(f"{approx}{(tokens - 1) / elapsed:.1f} tokens/s")
+        if self.tokens_per_second is not None:
+            parts.append(f"{'' if self.usage else '~'}{self.tokens_per_second:.1f} tokens/s")
         if self.usage:
             parts.append(
                 f"{self.usage.prompt_tokens} prompt + {self.usage.completion_tokens} "
@@ -81,8 +93,14 @@ class Chat:
     sampling: dict[str, Any] = field(default_factory=dict)
     stats: bool = False
     make_renderer: Callable[[], Renderer] = field(default=lambda: plain_to_stdout())
+    make_spinner: Callable[[], AbstractContextManager[object] | None] = lambda: None
     report: Callable[..., None] = status_line
+    think: str = "show"  # "show", "hide" or "collapse"
+    attachments: Attachments = field(default_factory=Attachments)
     last_stats: TurnStats | None = None
+    context_tokens: int | None = None  # prompt + answer of the last turn, from its usage
+    unsent: Any = None  # the message of a turn that got no answer, for /retry
+    models_opening_think: set[str] = field(default_factory=set)
     _models: list[ModelInfo] | None = None
     _model_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -131,25 +149,63 @@ class Chat:
         }
 
     def send(self, text: Any) -> str:
-        """Run one turn: ask, stream the answer to a renderer, record it.
+        """Send a message (with any pending attachments) and stream the answer.
 
         On failure before any answer arrives, the conversation is left as it
-        was and the error is raised. A partial answer (connection lost, Ctrl-C)
-        is kept, marked, and recorded as the assistant's turn so that roles
-        keep alternating; then the error or `KeyboardInterrupt` is raised.
+        was, the message is kept for `/retry`, and the error is raised. A
+        partial answer (connection lost, Ctrl-C) is kept, marked, and recorded
+        as the assistant's turn so that roles keep alternating; then the error
+        or `KeyboardInterrupt` is raised.
         """
-        self.conversation.add_user(text)
+        content = self.attachments.content(text) if isinstance(text, str) else text
+        self._turn(content)
+        self.attachments.clear()  # they went out with the message
+        return self.conversation.messages[-1].content
+
+    def retry(self) -> str:
+        """Send the last user message again, replacing its answer."""
+        return self.resend(lambda content: content)
+
+    def resend(self, change: Callable[[Any], Any]) -> str:
+        """Replace the last exchange by `change(its user message)`, sent again.
+
+        If that fails before any answer, the new message waits in `unsent`
+        for the next `/retry`, in the old exchange's place.
+        """
+        if self.unsent is not None:
+            return self._turn(change(self.unsent))
+        removed = self.conversation.pop_exchange()
+        if not removed:
+            raise NothingToRetry("there is no message to send again")
+        return self._turn(change(removed[0].content))
+
+    def last_user_content(self) -> Any:
+        """The message `/retry` and `/edit` act on: the unsent one, else the last sent."""
+        if self.unsent is not None:
+            return self.unsent
+        for message in reversed(self.conversation.messages):
+            if message.role == "user":
+                return message.content
+        return None
+
+    def _turn(self, content: Any) -> str:
+        self.unsent = None
+        self.conversation.add_user(content)
         try:
             body = self.request_body()
         except BaseException:
-            self.conversation.drop_unanswered()
+            self._forget_unanswered(content)
             raise
         stats = TurnStats(started=time.perf_counter())
         self.last_stats = stats
-        renderer: Renderer | None = None
-        answer: list[str] = []
-        warned_bad_event = False
+        answer = AnswerStream(
+            self.make_renderer,
+            think=self.think,
+            template_opens_think=self.model in self.models_opening_think,
+            spinner=self.make_spinner(),
+        )
         finish_reason = None
+        warned_bad_event = False
         try:
             events = self.client.stream_chat(body)
             with quiet_input(), contextlib.closing(events):
@@ -158,13 +214,10 @@ class Chat:
                         if stats.first_token is None:
                             stats.first_token = time.perf_counter()
                         stats.deltas += 1
-                        if renderer is None:
-                            renderer = self.make_renderer()
                         if isinstance(event, ContentDelta):
-                            answer.append(event.text)
-                            renderer.feed(event.text)
+                            answer.content(event.text)
                         else:
-                            renderer.feed_reasoning(event.text)
+                            answer.reasoning(event.text)
                     elif isinstance(event, Usage):
                         stats.usage = event
                     elif isinstance(event, BadEvent) and not warned_bad_event:
@@ -174,28 +227,62 @@ class Chat:
                         finish_reason = event.reason
         except (ApiError, KeyboardInterrupt) as exc:
             stats.ended = time.perf_counter()
-            note = "interrupted" if isinstance(exc, KeyboardInterrupt) else "incomplete"
-            if renderer is not None:
-                renderer.finish(note)
-            elif isinstance(exc, KeyboardInterrupt):
-                self.report("[interrupted before the answer began]", kind="warn")
-            if answer:
-                self.conversation.add_assistant("".join(answer), partial=True)
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            note = "interrupted" if interrupted else "incomplete"
+            if answer.shown_anything:
+                answer.finish(note)
             else:
-                self.conversation.drop_unanswered()
-            if isinstance(exc, StreamError) and answer:
+                answer.finish()  # stops the spinner; shows nothing
+                if interrupted:
+                    self.report("[interrupted before the answer began]", kind="warn")
+            self._learn_template(answer)
+            if answer.answer_text:
+                self.conversation.add_assistant(answer.answer_text, partial=True)
+            else:
+                self._forget_unanswered(content)
+            if isinstance(exc, StreamError) and answer.answer_text:
                 raise StreamError(f"{exc}; the partial answer was kept") from exc
             if isinstance(exc, HTTPStatusError) and exc.status == 404:
                 raise self._explain_missing_model(exc) from exc
+            if isinstance(exc, HTTPStatusError) and "context" in exc.server_message.lower():
+                raise HTTPStatusError(
+                    exc.status,
+                    exc.server_message,
+                    f"{exc} (/undo drops the last exchange, /reset starts afresh)",
+                ) from exc
             raise
         stats.ended = time.perf_counter()
-        if renderer is None:
-            renderer = self.make_renderer()
-        renderer.finish()
-        text = "".join(answer)
+        answer.finish()
+        self._learn_template(answer)
+        text = answer.answer_text
         self.conversation.add_assistant(text)
+        if stats.usage is not None:
+            self.context_tokens = stats.usage.total_tokens
         if finish_reason == "length":
             self.report("the answer stopped at the token limit (max_tokens)", kind="warn")
         if self.stats:
             self.report(stats.line(), kind="info")
         return text
+
+    def _forget_unanswered(self, content: Any) -> None:
+        """No answer came: the conversation is as before; `/retry` can send it again."""
+        self.conversation.drop_unanswered()
+        self.unsent = content
+
+    def _learn_template(self, answer: AnswerStream) -> None:
+        if answer.template_opens_think and self.model is not None:
+            self.models_opening_think.add(self.model)
+
+    def undo(self) -> int:
+        """Forget the last exchange (or the unsent message); how many messages went."""
+        if self.unsent is not None:
+            self.unsent = None
+            return 1
+        return len(self.conversation.pop_exchange())
+
+    def max_model_len(self) -> int | None:
+        """The current model's context length, if the server listed it (never fetches)."""
+        for model in self._models or []:
+            if model.id == self.model:
+                return model.max_model_len
+        return None

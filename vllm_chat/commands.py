@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
 
+from vllm_chat import saved
 from vllm_chat.api import ApiError
+from vllm_chat.attachments import AttachmentError, image_url, text_block, text_of, with_text
 from vllm_chat.chat import Chat
+from vllm_chat.clipboard import code_blocks, osc52
+from vllm_chat.defaults import THINK_MODES
+from vllm_chat.editor import EditorError, edit
+from vllm_chat.saved import SavedChat, SavedChatError
 
 
 class ExitRequested(Exception):
     """`/exit` or `/quit`: leave the REPL."""
+
+
+class UsageError(Exception):
+    """A command given the wrong arguments; `str()` says how to use it."""
 
 
 @dataclass
@@ -21,6 +35,11 @@ class Context:
     chat: Chat
     say: Callable[[str], None]
     error: Callable[[str], None]
+    history_file: Path | None = None
+    # Shows Markdown as answers are shown (rendered on a terminal).
+    show_markdown: Callable[[str], None] | None = None
+    # Where terminal-only output (the OSC 52 clipboard sequence) goes; None: no terminal.
+    terminal: TextIO | None = None
 
 
 Handler = Callable[[Context, str], None]
@@ -93,7 +112,7 @@ def run(ctx: Context, name: str, arg: str) -> None:
         return
     try:
         entry.handler(ctx, arg)
-    except ApiError as exc:
+    except (ApiError, AttachmentError, EditorError, SavedChatError, UsageError) as exc:
         ctx.error(str(exc))
 
 
@@ -182,3 +201,266 @@ def reset_command(ctx: Context, arg: str) -> None:
 @command("exit", "leave vllm-chat (Ctrl-D too)", aliases=("quit",))
 def exit_command(ctx: Context, arg: str) -> None:
     raise ExitRequested
+
+
+# ---- conversation control ------------------------------------------------------------------
+
+
+@command("retry", "send the last message again, replacing its answer")
+def retry_command(ctx: Context, arg: str) -> None:
+    _send_again(ctx, ctx.chat.retry)
+
+
+@command("undo", "forget the last message and its answer")
+def undo_command(ctx: Context, arg: str) -> None:
+    removed = ctx.chat.undo()
+    ctx.say("removed the last exchange" if removed else "nothing to undo")
+
+
+@command("edit", "edit the last message in $EDITOR and send it again")
+def edit_command(ctx: Context, arg: str) -> None:
+    content = ctx.chat.last_user_content()
+    if content is None:
+        raise UsageError("there is no message to edit yet")
+    edited = edit(text_of(content)).strip()
+    if not edited:
+        ctx.say("the edited message is empty; nothing sent")
+        return
+    _send_again(ctx, lambda: ctx.chat.resend(lambda old: with_text(old, edited)))
+
+
+def _send_again(ctx: Context, send: Callable[[], object]) -> None:
+    with contextlib.suppress(KeyboardInterrupt):  # the answer was marked [interrupted]
+        send()
+
+
+@command("history", "show the conversation so far, with turn numbers")
+def history_command(ctx: Context, arg: str) -> None:
+    conversation = ctx.chat.conversation
+    if conversation.system_prompt:
+        ctx.say(f"── system ──\n{conversation.system_prompt}")
+    if not conversation.messages:
+        ctx.say("the conversation is empty")
+    turn = 0
+    for message in conversation.messages:
+        if message.role == "user":
+            turn += 1
+            ctx.say(f"── {turn} · you ──\n{text_of(message.content)}")
+            continue
+        partial = " (partial)" if message.partial else ""
+        ctx.say(f"── {turn} · {ctx.chat.model or 'assistant'}{partial} ──")
+        (ctx.show_markdown or ctx.say)(message.content)
+
+
+def _chat_files(chat: Chat) -> list[str]:
+    folder = saved.chats_dir()
+    try:
+        return sorted(path.stem for path in folder.glob("*.json"))
+    except OSError:
+        return []
+
+
+@command(
+    "save",
+    "save the chat to a file (default: a new file in the chats folder)",
+    usage="/save [PATH]",
+)
+def save_command(ctx: Context, arg: str) -> None:
+    chat = ctx.chat
+    path = saved.resolve(arg or None)
+    saved.save(SavedChat(chat.model, chat.conversation, dict(chat.sampling)), path)
+    ctx.say(f"saved {chat.conversation.turns} turns to {path}")
+
+
+@command(
+    "load",
+    "load a saved chat (it replaces the current one)",
+    usage="/load PATH",
+    arguments=_chat_files,
+)
+def load_command(ctx: Context, arg: str) -> None:
+    if not arg:
+        raise UsageError(f"usage: /load PATH (saved chats are in {saved.chats_dir()})")
+    path = saved.resolve(arg)
+    loaded = saved.load(path)  # raises before anything changes
+    apply_saved(ctx.chat, loaded)
+    ctx.say(
+        f"loaded {loaded.conversation.turns} turns from {path}"
+        + (f" · model {loaded.model}" if loaded.model else "")
+    )
+
+
+def apply_saved(chat: Chat, loaded: SavedChat) -> None:
+    """Make a loaded chat the current one."""
+    chat.conversation = loaded.conversation
+    chat.sampling = dict(loaded.sampling)
+    chat.unsent = None
+    if loaded.model:
+        chat.model = loaded.model
+
+
+# ---- live settings ---------------------------------------------------------------------------
+
+SAMPLING_NAMES = (
+    "temperature", "top_p", "top_k", "min_p", "max_tokens", "min_tokens", "seed", "stop",
+    "presence_penalty", "frequency_penalty", "repetition_penalty", "length_penalty",
+    "chat_template_kwargs", "logit_bias", "ignore_eos", "skip_special_tokens",
+    "include_stop_str_in_output", "stop_token_ids", "n",
+)  # fmt: skip
+RESERVED = {"model", "messages", "stream", "stream_options"}
+
+
+def _setting_names(chat: Chat) -> list[str]:
+    return sorted(set(SAMPLING_NAMES) | set(chat.sampling))
+
+
+def parse_value(text: str) -> object:
+    """JSON when it parses (numbers, lists, objects, true), else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@command(
+    "set",
+    "set a request parameter (sent with every message)",
+    usage="/set NAME VALUE",
+    arguments=_setting_names,
+)
+def set_command(ctx: Context, arg: str) -> None:
+    name, _, value = arg.partition(" ")
+    if not name or not value.strip():
+        raise UsageError(
+            "usage: /set NAME VALUE, e.g. /set temperature 0.2 "
+            'or /set chat_template_kwargs {"enable_thinking": false}'
+        )
+    if name in RESERVED:
+        raise UsageError(f"{name} is set by vllm-chat itself (use /model to change the model)")
+    parsed = parse_value(value.strip())
+    ctx.chat.sampling[name] = parsed
+    known = "" if name in SAMPLING_NAMES else " (not a parameter vllm-chat knows; sent anyway)"
+    ctx.say(f"{name} = {json.dumps(parsed, ensure_ascii=False)}{known}")
+
+
+@command(
+    "unset",
+    "stop sending a request parameter",
+    usage="/unset NAME",
+    arguments=lambda chat: sorted(chat.sampling),
+)
+def unset_command(ctx: Context, arg: str) -> None:
+    if arg not in ctx.chat.sampling:
+        raise UsageError(
+            f"{arg or 'NAME'} is not set; set: {', '.join(ctx.chat.sampling) or 'nothing'}"
+        )
+    del ctx.chat.sampling[arg]
+    ctx.say(f"{arg} unset (the server's default applies)")
+
+
+@command("settings", "show the server, model, prompt and every setting")
+def settings_command(ctx: Context, arg: str) -> None:
+    chat = ctx.chat
+    client = chat.client
+    key = {"none": "none (Bearer EMPTY)"}.get(
+        client.api_key_source, f"set, from {client.api_key_source} (hidden)"
+    )
+    rows = [
+        ("url", client.base_url),
+        ("model", chat.model or "(the server's first)"),
+        ("api key", key),
+        ("system prompt", chat.conversation.system_prompt or "(none)"),
+        ("stats", "on" if chat.stats else "off"),
+        ("think", chat.think),
+        ("history", str(ctx.history_file) if ctx.history_file else "off"),
+        ("turns", str(chat.conversation.turns)),
+    ]
+    rows += [(name, json.dumps(value, ensure_ascii=False)) for name, value in chat.sampling.items()]
+    if not chat.sampling:
+        rows.append(("sampling", "(server defaults)"))
+    width = max(len(name) for name, _ in rows)
+    ctx.say("\n".join(f"{name:<{width}}  {value}" for name, value in rows))
+
+
+def _on_off(chat: Chat) -> list[str]:
+    return ["on", "off"]
+
+
+@command(
+    "stats",
+    "show or hide timing and token counts after answers",
+    usage="/stats [on|off]",
+    arguments=_on_off,
+)
+def stats_command(ctx: Context, arg: str) -> None:
+    if arg not in ("", "on", "off"):
+        raise UsageError("usage: /stats [on|off]")
+    chat = ctx.chat
+    chat.stats = (not chat.stats) if not arg else arg == "on"
+    ctx.say(f"stats {'on' if chat.stats else 'off'}")
+    if chat.stats and chat.last_stats is not None and chat.last_stats.ended is not None:
+        ctx.say(f"last answer: {chat.last_stats.line()}")
+
+
+@command(
+    "think",
+    "show, hide or fold a reasoning model's thinking",
+    usage="/think show|hide|collapse",
+    arguments=lambda chat: list(THINK_MODES),
+)
+def think_command(ctx: Context, arg: str) -> None:
+    if not arg:
+        ctx.say(f"think: {ctx.chat.think}")
+        return
+    if arg not in THINK_MODES:
+        raise UsageError("usage: /think show|hide|collapse")
+    ctx.chat.think = arg
+    ctx.say(f"think: {arg}")
+
+
+# ---- attachments ----------------------------------------------------------------------------
+
+
+@command("file", "attach a text file to the next message", usage="/file PATH")
+def file_command(ctx: Context, arg: str) -> None:
+    if not arg:
+        raise UsageError("usage: /file PATH")
+    path = Path(arg).expanduser()
+    block = text_block(path)
+    ctx.chat.attachments.files.append((path.name, block))
+    ctx.say(f"attached {path.name} ({len(block):,} characters) to the next message")
+
+
+@command("image", "attach an image (file or URL) to the next message", usage="/image PATH_OR_URL")
+def image_command(ctx: Context, arg: str) -> None:
+    if not arg:
+        raise UsageError("usage: /image PATH_OR_URL")
+    url = image_url(arg)
+    name = arg if url == arg else Path(arg).name
+    ctx.chat.attachments.images.append((name, url))
+    ctx.say(f"attached image {name} to the next message")
+
+
+@command(
+    "copy", "copy the last answer, or its N-th code block, to the clipboard", usage="/copy [N]"
+)
+def copy_command(ctx: Context, arg: str) -> None:
+    answer = ctx.chat.conversation.last_answer()
+    if answer is None:
+        raise UsageError("there is no answer to copy yet")
+    text, what = text_of(answer.content), "the last answer"
+    if arg:
+        blocks = code_blocks(text)
+        if not arg.isdigit() or not 1 <= int(arg) <= len(blocks):
+            raise UsageError(
+                f"the last answer has {len(blocks)} code block(s); /copy 1..{len(blocks)}"
+                if blocks
+                else "the last answer has no code block"
+            )
+        text, what = blocks[int(arg) - 1], f"code block {arg}"
+    if ctx.terminal is None:
+        raise UsageError("/copy needs a terminal (it asks the terminal to set the clipboard)")
+    ctx.terminal.write(osc52(text))
+    ctx.terminal.flush()
+    lines = text.count("\n") + 1
+    ctx.say(f"copied {what} ({lines} line{'s' if lines != 1 else ''}, {len(text):,} characters)")

@@ -34,6 +34,20 @@ class Conversation:
         if self.messages and self.messages[-1].role == "user":
             self.messages.pop()
 
+    def pop_exchange(self) -> list[Message]:
+        """Remove the last user message and its answer; return them (empty if none)."""
+        for index in range(len(self.messages) - 1, -1, -1):
+            if self.messages[index].role == "user":
+                removed = self.messages[index:]
+                del self.messages[index:]
+                return removed
+        return []
+
+    def last_answer(self) -> Message | None:
+        if self.messages and self.messages[-1].role == "assistant":
+            return self.messages[-1]
+        return None
+
     def reset(self) -> None:
         """Forget every turn; keep the system prompt."""
         self.messages.clear()

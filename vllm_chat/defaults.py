@@ -4,3 +4,8 @@ DEFAULT_URL = "http://localhost:8000/v1"
 # Long enough for a loaded server to produce its first token after a long prompt.
 DEFAULT_READ_TIMEOUT = 600.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_CODE_THEME = "monokai"  # a Pygments style name
+THINK_MODES = ("show", "hide", "collapse")  # what to do with a reasoning model's thinking
+DEFAULT_THINK = "show"
+# rich's own code themes, usable wherever a Pygments style name is.
+ANSI_CODE_THEMES = ("ansi_dark", "ansi_light")

@@ -53,6 +53,9 @@ class Renderer(Protocol):
 
     def feed_reasoning(self, text: str) -> None: ...
 
+    def end_reasoning(self, summary: str | None = None) -> None:
+        """The thinking is over; `summary` (collapse mode) replaces it where possible."""
+
     def feed(self, text: str) -> None: ...
 
     def finish(self, note: str | None = None) -> None:
@@ -87,14 +90,19 @@ class PlainRenderer:
         self._side.write(_style(sanitize(text), "2", self._color))
         self._side.flush()
 
+    def end_reasoning(self, summary: str | None = None) -> None:
+        """Already shown as it came, the thinking cannot fold here; the summary follows it."""
+        if not self._reasoning_open or self._side is None:
+            return
+        self._reasoning_open = False
+        tail = f"\n{_style(summary, '2', self._color)}" if summary else ""
+        self._side.write(f"{tail}\n\n")
+        self._side.flush()
+
     def feed(self, text: str) -> None:
         if not text:
             return
-        if self._reasoning_open:
-            self._reasoning_open = False
-            assert self._side is not None
-            self._side.write("\n\n")
-            self._side.flush()
+        self.end_reasoning()
         self._write(sanitize(text) if self._terminal else text)
 
     def finish(self, note: str | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TextIO
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
@@ -16,7 +17,7 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
 from vllm_chat import commands
-from vllm_chat.api import ApiError, HTTPStatusError
+from vllm_chat.api import ApiError
 from vllm_chat.chat import Chat
 from vllm_chat.history import open_history
 from vllm_chat.render import sanitize, status_line
@@ -109,8 +110,10 @@ class Repl:
         chat: Chat,
         *,
         history_file: Path | None,
+        vi: bool = False,
         input: Input | None = None,
         output: Output | None = None,
+        terminal: TextIO | None = None,
     ) -> None:
         self.chat = chat
         self.session: PromptSession[str] = PromptSession(
@@ -122,11 +125,44 @@ class Repl:
             completer=SlashCompleter(chat),
             complete_while_typing=False,
             enable_history_search=False,
+            enable_open_in_editor=True,  # Ctrl-X Ctrl-E (v in vi mode)
+            vi_mode=vi,
+            bottom_toolbar=self.toolbar,
             mouse_support=False,
             input=input,
             output=output,
         )
-        self.context = commands.Context(chat, say=self.say, error=self.error)
+        if terminal is None and sys.stdout.isatty():
+            terminal = sys.stdout
+        self.context = commands.Context(
+            chat,
+            say=self.say,
+            error=self.error,
+            history_file=history_file,
+            show_markdown=self.show_markdown,
+            terminal=terminal,
+        )
+
+    def toolbar(self) -> str:
+        """Model · context used of its length · last time to first token and speed."""
+        chat = self.chat
+        parts = [chat.model or "model: asking the server…"]
+        if chat.context_tokens is not None:
+            limit = chat.max_model_len()
+            parts.append(f"{chat.context_tokens:,}{f' / {limit:,}' if limit else ''} tokens")
+        stats = chat.last_stats
+        if stats is not None and stats.ttft_ms is not None:
+            parts.append(f"TTFT {stats.ttft_ms:,.0f} ms")
+            if stats.tokens_per_second is not None:
+                parts.append(f"{stats.tokens_per_second:.1f} tokens/s")
+        if chat.attachments:
+            parts.append(f"attached: {chat.attachments.describe()}")
+        return sanitize(" " + " · ".join(parts))
+
+    def show_markdown(self, text: str) -> None:
+        renderer = self.chat.make_renderer()
+        renderer.feed(text)
+        renderer.finish()
 
     def say(self, text: str) -> None:
         sys.stdout.write(sanitize(text) + "\n")
@@ -162,11 +198,6 @@ class Repl:
             self.chat.send(commands.message_text(text))
         except KeyboardInterrupt:
             pass  # the renderer marked the answer [interrupted]; the prompt comes back
-        except HTTPStatusError as exc:
-            hint = ""
-            if exc.status == 400 and "context" in exc.server_message.lower():
-                hint = " (/reset starts a fresh conversation)"
-            self.error(f"{exc}{hint}")
         except ApiError as exc:
             self.error(str(exc))
         return True

@@ -177,7 +177,7 @@ class MarkdownRenderer:
         self._live: Live | None = None
         self._blocks = BlockSplitter()
         self._finished: list[str] = []  # blocks finished since the last redraw
-        self._reasoning = ""  # reasoning text after the last printed line
+        self._reasoning = ""  # the thinking so far, shown live until the answer starts
         self._reasoning_open = False
         self._printed_any = False
         self.redraws = 0  # how many times the tail was drawn (for benchmarks)
@@ -194,6 +194,10 @@ class MarkdownRenderer:
             return
         with self._lock:
             self._add_reasoning(text)
+
+    def end_reasoning(self, summary: str | None = None) -> None:
+        with self._lock:
+            self._close_reasoning(summary)
 
     def feed(self, text: str) -> None:
         text = sanitize(text)
@@ -221,28 +225,42 @@ class MarkdownRenderer:
 
     # -- internals -------------------------------------------------------------
     def _add_reasoning(self, text: str) -> None:
-        if not self._reasoning_open:
-            self._reasoning_open = True
-            self._print([[Segment("Thinking…", self.console.get_style("dim bold"))]])
+        # Reasoning stays in the live region until the answer starts: then it is
+        # printed whole, once, or folded into the summary line.
+        self._reasoning_open = True
         self._reasoning += text
-        cut = self._reasoning.rfind("\n")
-        if cut != -1:
-            done, self._reasoning = self._reasoning[:cut], self._reasoning[cut + 1 :]
-            self._print_reasoning(done)
         self._maybe_redraw()
 
-    def _close_reasoning(self) -> None:
+    def _close_reasoning(self, summary: str | None = None) -> None:
         if not self._reasoning_open:
             return
         self._reasoning_open = False
-        if self._reasoning:
-            self._print_reasoning(self._reasoning)
-            self._reasoning = ""
+        reasoning, self._reasoning = self._reasoning.strip("\n"), ""
+        header = Text("Thinking…", style="dim bold")
+        if summary:
+            header.append(f" {summary}", style="dim")
+        lines = self.console.render_lines(header, pad=False)
+        if not summary and reasoning:
+            renderable = Text(reasoning, style=self.REASONING_STYLE)
+            lines += self.console.render_lines(renderable, pad=False)
+        if self._printed_any:
+            lines = [[], *lines]
+        self._print(lines)
         self._printed_any = True  # the answer starts after a blank line
 
-    def _print_reasoning(self, text: str) -> None:
-        renderable = Text(text, style=self.REASONING_STYLE)
-        self._print(self.console.render_lines(renderable, pad=False))
+    def _reasoning_view(self) -> Text:
+        """The thinking's last screenful: a redraw costs the same however long it is."""
+        height = max(1, self.console.size.height - 1)
+        text = self._reasoning
+        start = len(text)
+        for _ in range(height):
+            start = text.rfind("\n", 0, start)
+            if start == -1:
+                break
+        start = max(start + 1, len(text) - height * self.console.size.width)
+        view = Text("Thinking…\n" if start == 0 else "", style="dim bold")
+        view.append(text[start:], style=self.REASONING_STYLE)
+        return view
 
     def _print_finished(self) -> bool:
         """Print the blocks finished since the last redraw, rendered together.
@@ -273,7 +291,7 @@ class MarkdownRenderer:
 
     def _tail_view(self) -> _TailView:
         if self._reasoning_open:
-            return _TailView(Text(self._reasoning, style=self.REASONING_STYLE))
+            return _TailView(self._reasoning_view())
         return _TailView(self._markdown(self._live_source()))
 
     def _live_source(self) -> str:

@@ -32,6 +32,7 @@ def quiet_input() -> Iterator[None]:
     quiet = list(saved)
     quiet[0] &= ~termios.ICRNL  # iflag
     quiet[3] &= ~(termios.ECHO | termios.ECHOCTL | termios.ICANON)  # lflag
+    quiet[3] |= termios.ISIG  # Ctrl-C interrupts, whatever mode the terminal was left in
     quiet[6] = list(saved[6])
     quiet[6][termios.VMIN], quiet[6][termios.VTIME] = 1, 0
     try:

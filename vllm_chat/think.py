@@ -1,0 +1,157 @@
+"""Split `<think>...</think>` reasoning out of streamed answer text. Pure, no I/O.
+
+A server run without a reasoning parser sends the model's thinking inside the
+ordinary content: `<think>reasoning</think>answer`. When the chat template has
+already emitted the opening tag (Qwen3, DeepSeek-R1), the content starts straight
+with the reasoning and only `</think>` shows up. Deltas can cut a tag at any
+character, so the splitter holds back the few characters that may still become
+one, and nothing else.
+"""
+
+from __future__ import annotations
+
+OPEN_TAG = "<think>"
+CLOSE_TAG = "</think>"
+REASONING = "reasoning"
+CONTENT = "content"
+
+# Where the splitter is in the answer.
+_START = "start"  # leading whitespace and maybe part of `<think>`: undecided
+_REASONING = "reasoning"  # inside the think block, looking for `</think>`
+_CONTENT = "content"  # no `<think>` at the start, but a `</think>` may still come
+_SEPARATOR = "separator"  # just after `</think>`: dropping whitespace
+_ANSWER = "answer"  # after the think block: everything is content
+
+
+def _partial_tag_len(text: str, tag: str) -> int:
+    """Length of the longest end of `text` that is a proper prefix of `tag`."""
+    for size in range(min(len(tag) - 1, len(text)), 0, -1):
+        if text.endswith(tag[:size]):
+            return size
+    return 0
+
+
+class ThinkSplitter:
+    """Split one answer's streamed content into reasoning and content pieces.
+
+    `starts_in_reasoning=True` means the chat template already opened the think
+    block, so everything up to `</think>` is reasoning.
+    """
+
+    def __init__(self, starts_in_reasoning: bool = False) -> None:
+        self._starts_in_reasoning = starts_in_reasoning
+        self._state = _START
+        self._lead_ws: list[str] = []  # whitespace before the start was decided
+        self._held = ""  # end of the text so far that may still become a tag
+        self._reasoning: list[str] = []
+        self._answer: list[str] = []
+        self._saw_unopened_close = False
+        self._finished = False
+
+    @property
+    def saw_unopened_close(self) -> bool:
+        """True if `</think>` came without `<think>`: the template opens the block."""
+        return self._saw_unopened_close
+
+    @property
+    def reasoning_text(self) -> str:
+        """All the reasoning, including content shown before an unopened `</think>`."""
+        return "".join(self._reasoning)
+
+    @property
+    def answer_text(self) -> str:
+        """The answer to store: no thinking, no tags, no separator whitespace."""
+        return "".join(self._answer)
+
+    def feed(self, text: str) -> list[tuple[str, str]]:
+        """Take the next delta; return the `(kind, text)` pieces that are now certain."""
+        if self._finished:
+            raise RuntimeError("feed() after finish()")
+        out: list[tuple[str, str]] = []
+        # A state may hand the rest of the text on to the next state.
+        while text:
+            if self._state == _START:
+                text = self._start(text, out)
+            elif self._state in (_REASONING, _CONTENT):
+                text = self._until_close(text, out)
+            elif self._state == _SEPARATOR:
+                stripped = text.lstrip()
+                if stripped:
+                    self._state = _ANSWER
+                text = stripped
+            else:
+                self._emit(CONTENT, text, out)
+                text = ""
+        return out
+
+    def finish(self) -> list[tuple[str, str]]:
+        """End of the answer: return what was held back, as the kind it was in."""
+        out: list[tuple[str, str]] = []
+        if self._finished:
+            return out
+        self._finished = True
+        if self._state == _START:
+            self._emit(self._fallback_kind(), "".join(self._lead_ws) + self._held, out)
+        elif self._state == _REASONING:
+            self._emit(REASONING, self._held, out)
+        elif self._state == _CONTENT:
+            self._emit(CONTENT, self._held, out)
+        self._lead_ws.clear()
+        self._held = ""
+        return out
+
+    def _fallback_kind(self) -> str:
+        return REASONING if self._starts_in_reasoning else CONTENT
+
+    def _start(self, text: str, out: list[tuple[str, str]]) -> str:
+        """Decide whether the answer opens with `<think>`; return the text left over."""
+        if not self._held:
+            stripped = text.lstrip()
+            self._lead_ws.append(text[: len(text) - len(stripped)])
+            text = stripped
+            if not text:
+                return ""
+        candidate = self._held + text
+        if candidate.startswith(OPEN_TAG):
+            self._lead_ws.clear()
+            self._held = ""
+            self._state = _REASONING
+            return candidate[len(OPEN_TAG) :]
+        if OPEN_TAG.startswith(candidate):
+            self._held = candidate
+            return ""
+        # No opening tag: the whitespace was part of the text after all.
+        self._held = ""
+        self._state = _REASONING if self._starts_in_reasoning else _CONTENT
+        lead = "".join(self._lead_ws)
+        self._lead_ws.clear()
+        return lead + candidate
+
+    def _until_close(self, text: str, out: list[tuple[str, str]]) -> str:
+        """Emit text up to `</think>`; return what follows the tag, if it came."""
+        kind = REASONING if self._state == _REASONING else CONTENT
+        text = self._held + text
+        end = text.find(CLOSE_TAG)
+        if end < 0:
+            keep = _partial_tag_len(text, CLOSE_TAG)
+            self._held = text[len(text) - keep :]
+            self._emit(kind, text[: len(text) - keep], out)
+            return ""
+        self._held = ""
+        self._emit(kind, text[:end], out)
+        if self._state == _CONTENT:
+            # Already shown as content, which cannot be undone; only the record changes.
+            self._saw_unopened_close = True
+            self._reasoning.extend(self._answer)
+            self._answer.clear()
+        self._state = _SEPARATOR
+        return text[end + len(CLOSE_TAG) :]
+
+    def _emit(self, kind: str, text: str, out: list[tuple[str, str]]) -> None:
+        if not text:
+            return
+        (self._reasoning if kind == REASONING else self._answer).append(text)
+        if out and out[-1][0] == kind:
+            out[-1] = (kind, out[-1][1] + text)
+        else:
+            out.append((kind, text))
