@@ -226,6 +226,7 @@ class Client:
             source = {
                 "flag": "the key given with --api-key",
                 "environment": "the key in OPENAI_API_KEY",
+                "config": "the key in the config file (api_key)",
             }.get(self.api_key_source, "no key (pass --api-key or set OPENAI_API_KEY)")
             raise AuthError(status, message, f"the server rejected {source} ({status}: {message})")
         text = f"the server answered {status} {response.reason or ''}".rstrip()
