@@ -352,7 +352,8 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(server: StandinServer)
 FLAGS = [
     "--url", "--model-name", "--api-key", "--system-prompt", "-q", "--quick", "--stats",
     "--temperature", "--top-p", "--max-tokens", "--history-file", "--no-history", "--timeout",
-    "--connect-timeout", "--version",
+    "--connect-timeout", "--version", "--config", "--vi", "--no-vi", "--no-stats", "--extra-body",
+    "--load", "--think", "--code-theme",
 ]  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """Command line: flags, the two modes, and errors turned into exit codes.
 
 Kept light: `--help` and `--version` import nothing beyond the standard
-library; `requests`, `rich` and `prompt_toolkit` load only when a mode needs them.
+library (not even the TOML parser: the config file is read after the flags);
+`requests`, `rich` and `prompt_toolkit` load only when a mode needs them.
 """
 
 from __future__ import annotations
@@ -13,14 +14,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vllm_chat import __version__
-from vllm_chat.defaults import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+from vllm_chat.defaults import (
+    DEFAULT_CODE_THEME,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_THINK,
+    THINK_MODES,
+)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
     from concurrent.futures import Future
+    from typing import TypeVar
 
     from vllm_chat.chat import Chat
+    from vllm_chat.config import Config
     from vllm_chat.settings import Settings
+
+    T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 START_WAIT = 2.0  # seconds the start line waits for the model list before going on
@@ -38,9 +49,12 @@ def _positive_int(text: str) -> int:
 
 def _number(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):  # no math import at start-up
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+    return value
 
 
 def _positive_number(text: str) -> float:
@@ -50,15 +64,46 @@ def _positive_number(text: str) -> float:
     return value
 
 
+def _json_object(text: str) -> dict[str, object]:
+    """--extra-body: a JSON object that can be merged into a request body."""
+    import json
+
+    from vllm_chat.config import RESERVED_BODY_KEYS
+
+    def no_constant(name: str) -> object:
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        value = json.loads(text, parse_constant=no_constant)
+    except ValueError as exc:  # json.JSONDecodeError included
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"expected a JSON object such as '{{\"top_k\": 20}}', got {type(value).__name__}"
+        )
+    reserved = [key for key in RESERVED_BODY_KEYS if key in value]
+    if reserved:
+        raise argparse.ArgumentTypeError(f"{reserved[0]!r} is set by vllm-chat itself")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vllm-chat",
         description="Chat with a vLLM (or any OpenAI-compatible) server from the terminal.",
-        epilog="In the chat, /help lists the commands. Exit codes: 0 ok, 1 request failed, "
+        epilog="Flags beat the environment, which beats the config file. "
+        "In the chat, /help lists the commands. Exit codes: 0 ok, 1 request failed, "
         "2 usage error, 130 interrupted.",
         allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"vllm-chat {__version__}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="read settings from this TOML file "
+        "(default: $XDG_CONFIG_HOME/vllm-chat/config.toml, if it exists)",
+    )
 
     server = parser.add_argument_group("server")
     server.add_argument(
@@ -73,12 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="model to chat with (default: the first model the server lists)",
     )
     server.add_argument(
-        "--api-key", metavar="KEY", help="API key; overrides $OPENAI_API_KEY (never printed)"
+        "--api-key",
+        metavar="KEY",
+        help="API key; overrides $OPENAI_API_KEY and the config file (never printed)",
     )
     server.add_argument(
         "--timeout",
         type=_positive_number,
-        default=DEFAULT_READ_TIMEOUT,
         metavar="SECONDS",
         help="give up when the server sends nothing for this long "
         f"(default {DEFAULT_READ_TIMEOUT:g})",
@@ -86,7 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--connect-timeout",
         type=_positive_number,
-        default=DEFAULT_CONNECT_TIMEOUT,
         metavar="SECONDS",
         help="give up connecting to the server after this long "
         f"(default {DEFAULT_CONNECT_TIMEOUT:g})",
@@ -102,7 +147,29 @@ def build_parser() -> argparse.ArgumentParser:
         "and piped stdin is appended to MESSAGE",
     )
     chat.add_argument(
-        "--stats", action="store_true", help="print time to first token and tokens/s after answers"
+        "--load", type=Path, metavar="PATH", help="resume the chat saved in this file"
+    )
+    chat.add_argument(
+        "--stats",
+        action=argparse.BooleanOptionalAction,
+        help="print time to first token and tokens/s after answers",
+    )
+
+    display = parser.add_argument_group("display and keys")
+    display.add_argument(
+        "--think",
+        choices=THINK_MODES,
+        help=f"show, hide or collapse a reasoning model's thinking (default {DEFAULT_THINK})",
+    )
+    display.add_argument(
+        "--code-theme",
+        metavar="NAME",
+        help=f"Pygments style for code blocks (default {DEFAULT_CODE_THEME})",
+    )
+    display.add_argument(
+        "--vi",
+        action=argparse.BooleanOptionalAction,
+        help="vi key bindings in the prompt (default: Emacs ones)",
     )
 
     sampling = parser.add_argument_group("sampling")
@@ -110,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     sampling.add_argument("--top-p", type=_number, metavar="P", help="nucleus sampling mass")
     sampling.add_argument(
         "--max-tokens", type=_positive_int, metavar="N", help="longest answer, in tokens"
+    )
+    sampling.add_argument(
+        "--extra-body",
+        type=_json_object,
+        metavar="JSON",
+        help="JSON object merged into every request body, "
+        """e.g. '{"top_k": 20, "chat_template_kwargs": {"enable_thinking": false}}'""",
     )
 
     history = parser.add_argument_group("history")
@@ -138,37 +212,86 @@ def _normalise(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     return out
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
+def _first(*values: T | None) -> T | None:
+    """The first value that is not None: flag, then environment or config, then default."""
+    return next((value for value in values if value is not None), None)
+
+
+def settings_from_args(args: argparse.Namespace, config: Config | None = None) -> Settings:
+    """Settings from the flags over the environment over `config` over the defaults."""
+    from vllm_chat.config import Config, merge_body
     from vllm_chat.settings import (
         Settings,
         default_history_file,
         default_url,
-        history_disabled_by_env,
+        no_history_from_env,
         resolve_api_key,
     )
 
-    api_key, source = resolve_api_key(args.api_key)
-    sampling: dict[str, object] = {}
-    for name in ("temperature", "top_p", "max_tokens"):
-        value = getattr(args, name)
-        if value is not None:
-            sampling[name] = value
+    config = config or Config()
+    api_key, source = resolve_api_key(args.api_key, config.get("api_key"))
+    names = ("temperature", "top_p", "max_tokens")
+    sampling: dict[str, object] = dict(config.sampling)
+    sampling.update((name, config.values[name]) for name in names if name in config.values)
+    if args.extra_body:
+        sampling = merge_body(sampling, args.extra_body)
+    flags = {name: getattr(args, name) for name in names}
+    sampling.update((name, value) for name, value in flags.items() if value is not None)
+    no_history = _first(
+        args.no_history or None, no_history_from_env(), config.get("no_history"), False
+    )
     history_file = None
-    if not args.no_history and not history_disabled_by_env():
-        history_file = args.history_file or default_history_file()
+    if not no_history:
+        history_file = args.history_file or config.get("history_file") or default_history_file()
     return Settings(
-        url=args.url or default_url(),
-        model=args.model_name,
+        url=args.url or default_url(config.get("url")),
+        model=args.model_name or config.get("model_name"),
         api_key=api_key,
         api_key_source=source,
-        system_prompt=args.system_prompt,
+        system_prompt=_first(args.system_prompt, config.get("system_prompt")),
         quick=args.quick,
-        stats=args.stats,
+        stats=_first(args.stats, config.get("stats"), False),
         sampling=sampling,
         history_file=history_file,
-        timeout=args.timeout,
-        connect_timeout=args.connect_timeout,
+        timeout=_first(args.timeout, config.get("timeout"), DEFAULT_READ_TIMEOUT),
+        connect_timeout=_first(
+            args.connect_timeout, config.get("connect_timeout"), DEFAULT_CONNECT_TIMEOUT
+        ),
+        vi=_first(args.vi, config.get("vi"), False),
+        think=_first(args.think, config.get("think"), DEFAULT_THINK),
+        code_theme=_first(args.code_theme, config.get("code_theme"), DEFAULT_CODE_THEME),
+        load=args.load,
+        config_file=config.path,
     )
+
+
+def read_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Config:
+    """The config file's settings; warnings for what it gets wrong, exit 2 for a bad --config."""
+    from vllm_chat.config import ConfigError, load
+    from vllm_chat.render import status_line
+    from vllm_chat.settings import code_theme_problem, default_config_file
+
+    def warn(text: str) -> None:
+        status_line(text, kind="warn")
+
+    explicit = args.config is not None
+    path = args.config.expanduser() if explicit else default_config_file()
+    try:
+        config = load(path, explicit=explicit, warn=warn)
+    except ConfigError as exc:
+        # One line: the usage parser.error() adds would not help with a file's problem.
+        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
+    # Checked here, after the flags, so that only a theme in use costs the Pygments import.
+    if args.code_theme is not None:
+        problem = code_theme_problem(args.code_theme)
+        if problem:
+            parser.error(f"--code-theme: {problem}")
+    elif "code_theme" in config.values:
+        problem = code_theme_problem(config.values["code_theme"])
+        if problem:
+            warn(f"{config.path}: code_theme: {problem}; ignored")
+            del config.values["code_theme"]
+    return config
 
 
 def _stdin_text() -> str | None:
@@ -203,7 +326,11 @@ def make_chat(settings: Settings) -> Chat:
     from vllm_chat.settings import key_sent_in_clear
 
     if key_sent_in_clear(settings.url, settings.api_key):
-        origin = "--api-key" if settings.api_key_source == "flag" else "OPENAI_API_KEY"
+        origin = {
+            "flag": "--api-key",
+            "environment": "OPENAI_API_KEY",
+            "config": f"api_key in {settings.config_file}",
+        }.get(settings.api_key_source, "the key")
         status_line(
             f"the API key ({origin}) goes to {settings.url} unencrypted "
             "(plain http); use https:// for a server on another machine",
@@ -294,7 +421,7 @@ def run_interactive(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_normalise(sys.argv[1:] if argv is None else argv, parser))
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, read_config(args, parser))
     if not settings.url.startswith(("http://", "https://")):
         origin = "--url" if args.url is not None else "OPENAI_BASE_URL"
         parser.error(f"{origin} must start with http:// or https://, got {settings.url!r}")

@@ -1,4 +1,4 @@
-"""Run-time settings: defaults < environment < flags, and the places files live."""
+"""Run-time settings: defaults < config file < environment < flags, and where files live."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vllm_chat.defaults import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, DEFAULT_URL
+from vllm_chat.defaults import (
+    ANSI_CODE_THEMES,
+    DEFAULT_CODE_THEME,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_THINK,
+    DEFAULT_URL,
+)
 
 
 @dataclass
@@ -16,7 +23,8 @@ class Settings:
     url: str = DEFAULT_URL
     model: str | None = None
     api_key: str | None = None
-    api_key_source: str = "none"  # "flag", "environment" or "none"; never the key itself
+    # "flag", "environment", "config" or "none"; never the key itself
+    api_key_source: str = "none"
     system_prompt: str | None = None
     quick: str | None = None
     stats: bool = False
@@ -24,6 +32,11 @@ class Settings:
     history_file: Path | None = None
     timeout: float = DEFAULT_READ_TIMEOUT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    vi: bool = False  # vi key bindings in the prompt instead of Emacs ones
+    think: str = DEFAULT_THINK  # one of defaults.THINK_MODES
+    code_theme: str = DEFAULT_CODE_THEME  # Pygments style (or ansi_dark/ansi_light)
+    load: Path | None = None  # a saved chat to resume
+    config_file: Path | None = None  # the config file that was read, if any
 
     def __repr__(self) -> str:  # keep the key out of any accidental print or traceback
         return f"Settings(url={self.url!r}, model={self.model!r}, api_key=***)"
@@ -39,23 +52,68 @@ def default_history_file() -> Path:
     return data_dir() / "history"
 
 
-def default_url() -> str:
-    """`OPENAI_BASE_URL` replaces the built-in default, as the OpenAI client does."""
-    return os.environ.get("OPENAI_BASE_URL") or DEFAULT_URL
+def config_dir() -> Path:
+    """`$XDG_CONFIG_HOME/vllm-chat`, by default `~/.config/vllm-chat`."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
+    return Path(base) / "vllm-chat"
 
 
-def resolve_api_key(flag_value: str | None) -> tuple[str | None, str]:
-    """The key and where it came from: the flag beats `OPENAI_API_KEY`."""
+def default_config_file() -> Path:
+    return config_dir() / "config.toml"
+
+
+def default_url(config_url: str | None = None) -> str:
+    """`OPENAI_BASE_URL` (as the OpenAI client reads it), else the config file's, else ours."""
+    return os.environ.get("OPENAI_BASE_URL") or config_url or DEFAULT_URL
+
+
+def resolve_api_key(
+    flag_value: str | None, config_value: str | None = None
+) -> tuple[str | None, str]:
+    """The key and where it came from: flag, then `OPENAI_API_KEY`, then the config file."""
     if flag_value:
         return flag_value, "flag"
     env_value = os.environ.get("OPENAI_API_KEY")
     if env_value:
         return env_value, "environment"
+    if config_value:
+        return config_value, "config"
     return None, "none"
 
 
 def history_disabled_by_env() -> bool:
     return os.environ.get("VLLM_CHAT_NO_HISTORY", "").strip().lower() in {"1", "true", "yes"}
+
+
+def no_history_from_env() -> bool | None:
+    """What `VLLM_CHAT_NO_HISTORY` says, or None when it is unset or blank.
+
+    Set to anything else than 1/true/yes (such as 0), it turns history back on
+    over a config file's `no_history = true`.
+    """
+    if not os.environ.get("VLLM_CHAT_NO_HISTORY", "").strip():
+        return None
+    return history_disabled_by_env()
+
+
+def code_theme_problem(name: str) -> str | None:
+    """Why `name` is not a usable code theme, or None when it is."""
+    if name == DEFAULT_CODE_THEME or name in ANSI_CODE_THEMES:
+        return None
+    try:
+        from pygments.styles import STYLE_MAP, get_style_by_name
+        from pygments.util import ClassNotFound
+    except ImportError:  # nothing to check against; the renderer will say
+        return None
+    try:
+        get_style_by_name(name)  # finds plugin styles too
+    except ClassNotFound:
+        import difflib
+
+        near = difflib.get_close_matches(name, [*STYLE_MAP, *ANSI_CODE_THEMES], n=1)
+        hint = f"did you mean {near[0]!r}?" if near else "see `pygmentize -L styles`"
+        return f"unknown code theme {name!r} ({hint})"
+    return None
 
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
