@@ -17,6 +17,7 @@ import ipaddress
 import itertools
 import json
 import os
+import select
 import signal
 import socket
 import socketserver
@@ -322,6 +323,26 @@ class _Handler(BaseHTTPRequestHandler):
         if stopping.is_set() or (seconds > 0 and stopping.wait(seconds)):
             raise _Stopped
 
+    def _pause_watching(self, seconds: float) -> None:
+        """Like :meth:`_pause`, but a client that hangs up meanwhile ends the reply at once.
+
+        vLLM aborts a request whose client went away while it waited for the first
+        token; the standin does too, raising ``ConnectionAbortedError`` (counted in
+        ``aborted``) instead of sleeping on until its next write fails.
+        """
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            self._pause(0)  # _Stopped as soon as the server stops
+            readable, _, _ = select.select([self.connection], [], [], min(remaining, 0.05))
+            if not readable:
+                continue
+            self._pause(0)
+            if not self.connection.recv(1, socket.MSG_PEEK):
+                raise ConnectionAbortedError("the client hung up")
+            self._pause(deadline - time.monotonic())  # it sent more data: just wait
+            return
+        self._pause(0)
+
     def _send_static(
         self,
         status: int,
@@ -569,8 +590,8 @@ class _Handler(BaseHTTPRequestHandler):
         def cut_now() -> bool:
             return reply.cut_after is not None and sent_content >= reply.cut_after
 
-        self._pause(reply.hang)
-        self._pause(reply.first_token_delay)
+        self._pause_watching(reply.hang)
+        self._pause_watching(reply.first_token_delay)
         send(chunk(choice({"role": "assistant", "content": ""})))
         for index, (key, text) in enumerate(deltas):
             if key == "content":
