@@ -102,6 +102,7 @@ class Chat:
     unsent: Any = None  # the message of a turn that got no answer, for /retry
     models_opening_think: set[str] = field(default_factory=set)
     _models: list[ModelInfo] | None = None
+    _listing_models: bool = False
     _model_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def models(self, *, refresh: bool = False) -> list[ModelInfo]:
@@ -141,9 +142,9 @@ class Chat:
 
     def request_body(self) -> dict[str, Any]:
         return {
+            **self.sampling,  # first: the keys below are vllm-chat's own
             "model": self.ensure_model(),
             "messages": self.conversation.request_messages(),
-            **self.sampling,
             "stream": True,
             "stream_options": {"include_usage": True},
         }
@@ -173,6 +174,7 @@ class Chat:
         for the next `/retry`, in the old exchange's place.
         """
         if self.unsent is not None:
+            self.attachments.clear()  # they are inside the unsent message
             return self._turn(change(self.unsent))
         removed = self.conversation.pop_exchange()
         if not removed:
@@ -274,15 +276,32 @@ class Chat:
             self.models_opening_think.add(self.model)
 
     def undo(self) -> int:
-        """Forget the last exchange (or the unsent message); how many messages went."""
-        if self.unsent is not None:
-            self.unsent = None
-            return 1
-        return len(self.conversation.pop_exchange())
+        """Forget the last exchange, and a failed message waiting for /retry; how many went."""
+        dropped = 0 if self.unsent is None else 1
+        self.unsent = None
+        self.context_tokens = None  # unknown until the next answer's usage
+        return dropped + len(self.conversation.pop_exchange())
+
+    def reset(self) -> None:
+        """Forget the conversation (the system prompt stays)."""
+        self.conversation.reset()
+        self.unsent = None
+        self.context_tokens = None
 
     def max_model_len(self) -> int | None:
-        """The current model's context length, if the server listed it (never fetches)."""
+        """The current model's context length, if known; never waits for the server.
+
+        With the model named up front the list was never fetched: it is then
+        fetched once in the background, and known at the next call.
+        """
+        if self._models is None and not self._listing_models:
+            self._listing_models = True
+            threading.Thread(target=self._list_models_quietly, daemon=True).start()
         for model in self._models or []:
             if model.id == self.model:
                 return model.max_model_len
         return None
+
+    def _list_models_quietly(self) -> None:
+        with contextlib.suppress(ApiError):
+            self.models()

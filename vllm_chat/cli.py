@@ -25,6 +25,7 @@ from vllm_chat.defaults import (
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
     from concurrent.futures import Future
+    from contextlib import AbstractContextManager
     from typing import TypeVar
 
     from vllm_chat.chat import Chat
@@ -350,8 +351,42 @@ def make_chat(settings: Settings) -> Chat:
         conversation=Conversation(system_prompt=settings.system_prompt),
         sampling=dict(settings.sampling),
         stats=settings.stats,
-        make_renderer=lambda: make_renderer(sys.stdout, sys.stderr),
+        think=settings.think,
+        make_renderer=lambda: make_renderer(sys.stdout, sys.stderr, code_theme=settings.code_theme),
+        make_spinner=_spinner_on_a_terminal,
     )
+
+
+def _spinner_on_a_terminal() -> AbstractContextManager[object] | None:
+    if not sys.stdout.isatty():
+        return None
+    from vllm_chat.spinner import Spinner
+
+    return Spinner(sys.stdout).start()
+
+
+def resume(chat: Chat, settings: Settings) -> bool:
+    """`--load PATH`: carry on a saved chat; False (with one line) if it cannot be read.
+
+    What this run sets (model, system prompt, sampling) wins over the file's.
+    """
+    if settings.load is None:
+        return True
+    from vllm_chat.commands import apply_saved
+    from vllm_chat.render import status_line
+    from vllm_chat.saved import SavedChatError, load, resolve
+
+    try:
+        loaded = load(resolve(str(settings.load)))
+    except SavedChatError as exc:
+        status_line(str(exc), kind="error")
+        return False
+    apply_saved(chat, loaded)
+    chat.sampling.update(settings.sampling)
+    chat.model = settings.model or chat.model
+    if settings.system_prompt is not None:
+        chat.conversation.system_prompt = settings.system_prompt
+    return True
 
 
 def run_quick(settings: Settings, message: str) -> int:
@@ -362,6 +397,8 @@ def run_quick(settings: Settings, message: str) -> int:
         status_line("nothing to send: the message is empty", kind="error")
         return EXIT_USAGE
     chat = make_chat(settings)
+    if not resume(chat, settings):
+        return EXIT_USAGE
     try:
         chat.send(message)
     except ApiError as exc:
@@ -396,6 +433,8 @@ def run_interactive(settings: Settings) -> int:
     from vllm_chat.render import status_line
 
     chat = make_chat(settings)
+    if not resume(chat, settings):
+        return EXIT_USAGE
     # Ask the server for its models, and load the Markdown renderer, while
     # prompt_toolkit loads and the prompt is built.
     model = _in_background(chat.ensure_model)
@@ -403,7 +442,7 @@ def run_interactive(settings: Settings) -> int:
         _in_background(lambda: importlib.import_module("vllm_chat.stream_markdown"))
     from vllm_chat.repl import Repl
 
-    repl = Repl(chat, history_file=settings.history_file)
+    repl = Repl(chat, history_file=settings.history_file, vi=settings.vi)
     banner = f"vllm-chat {__version__} · {settings.url}"
     try:
         repl.say(f"{banner} · model {model.result(timeout=START_WAIT)} · /help for commands")

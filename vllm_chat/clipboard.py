@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 
-_FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})([^`\n]*)$")
+_FENCE_OPEN = re.compile(r"^( *)(`{3,}|~{3,})([^`\n]*)$")
 
 
 def osc52(text: str) -> str:
@@ -23,13 +23,16 @@ def code_blocks(markdown: str) -> list[str]:
         index += 1
         if not opening:
             continue
+        indent = len(opening.group(1))
         char, length = opening.group(2)[0], len(opening.group(2))
         body: list[str] = []
         while index < len(lines):
-            stripped = lines[index].strip()
+            line = lines[index]
             index += 1
+            stripped = line.strip()
             if stripped.startswith(char * length) and not stripped.strip(char):
                 break
-            body.append(lines[index - 1])
+            # The opening fence's indentation is not part of the code (CommonMark).
+            body.append(line[min(indent, len(line) - len(line.lstrip(" "))) :])
         blocks.append("\n".join(body))
     return blocks

@@ -15,7 +15,7 @@ from vllm_chat.api import ApiError
 from vllm_chat.attachments import AttachmentError, image_url, text_block, text_of, with_text
 from vllm_chat.chat import Chat
 from vllm_chat.clipboard import code_blocks, osc52
-from vllm_chat.defaults import THINK_MODES
+from vllm_chat.defaults import RESERVED_BODY_KEYS, THINK_MODES
 from vllm_chat.editor import EditorError, edit
 from vllm_chat.saved import SavedChat, SavedChatError
 
@@ -194,7 +194,7 @@ def model_command(ctx: Context, arg: str) -> None:
 @command("reset", "forget the conversation (the system prompt stays)", aliases=("clear",))
 def reset_command(ctx: Context, arg: str) -> None:
     turns = ctx.chat.conversation.turns
-    ctx.chat.conversation.reset()
+    ctx.chat.reset()
     ctx.say(f"conversation cleared ({turns} turn{'s' if turns != 1 else ''} forgotten)")
 
 
@@ -295,6 +295,7 @@ def apply_saved(chat: Chat, loaded: SavedChat) -> None:
     chat.conversation = loaded.conversation
     chat.sampling = dict(loaded.sampling)
     chat.unsent = None
+    chat.context_tokens = None
     if loaded.model:
         chat.model = loaded.model
 
@@ -307,7 +308,6 @@ SAMPLING_NAMES = (
     "chat_template_kwargs", "logit_bias", "ignore_eos", "skip_special_tokens",
     "include_stop_str_in_output", "stop_token_ids", "n",
 )  # fmt: skip
-RESERVED = {"model", "messages", "stream", "stream_options"}
 
 
 def _setting_names(chat: Chat) -> list[str]:
@@ -335,7 +335,7 @@ def set_command(ctx: Context, arg: str) -> None:
             "usage: /set NAME VALUE, e.g. /set temperature 0.2 "
             'or /set chat_template_kwargs {"enable_thinking": false}'
         )
-    if name in RESERVED:
+    if name in RESERVED_BODY_KEYS:
         raise UsageError(f"{name} is set by vllm-chat itself (use /model to change the model)")
     parsed = parse_value(value.strip())
     ctx.chat.sampling[name] = parsed

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vllm_chat.defaults import THINK_MODES
+from vllm_chat.defaults import RESERVED_BODY_KEYS, THINK_MODES
 
 Warn = Callable[[str], None]
 
 # Body fields the client sets itself; [sampling] and --extra-body may not replace them.
-RESERVED_BODY_KEYS = ("model", "messages", "stream", "stream_options")
 
 
 class ConfigError(Exception):

@@ -4,6 +4,8 @@ DEFAULT_URL = "http://localhost:8000/v1"
 # Long enough for a loaded server to produce its first token after a long prompt.
 DEFAULT_READ_TIMEOUT = 600.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
+# Request body keys vllm-chat sets itself; no setting may replace them.
+RESERVED_BODY_KEYS = ("model", "messages", "stream", "stream_options")
 DEFAULT_CODE_THEME = "monokai"  # a Pygments style name
 THINK_MODES = ("show", "hide", "collapse")  # what to do with a reasoning model's thinking
 DEFAULT_THINK = "show"

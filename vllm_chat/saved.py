@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vllm_chat.conversation import Conversation, Message
+from vllm_chat.defaults import RESERVED_BODY_KEYS
 from vllm_chat.settings import data_dir
 
 FORMAT = "vllm-chat/chat"
@@ -38,7 +39,12 @@ def resolve(name: str | None) -> Path:
     """A path for `/save`/`/load`: a bare name lives in the chats folder, `.json` added."""
     if not name:
         stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-        return chats_dir() / f"chat-{stamp}.json"
+        path = chats_dir() / f"chat-{stamp}.json"
+        number = 1
+        while path.exists():  # two saves within a second: a new file each time
+            number += 1
+            path = chats_dir() / f"chat-{stamp}-{number}.json"
+        return path
     path = Path(name).expanduser()
     if path.parent == Path(".") and not name.startswith("."):
         path = chats_dir() / path
@@ -101,6 +107,9 @@ def load(path: Path) -> SavedChat:
         raise SavedChatError(f"{path}: 'system_prompt' must be a string")
     if not isinstance(sampling, dict):
         raise SavedChatError(f"{path}: 'sampling' must be an object")
+    reserved = sorted(set(sampling) & set(RESERVED_BODY_KEYS))
+    if reserved:
+        raise SavedChatError(f"{path}: 'sampling' may not set {', '.join(reserved)}")
     return SavedChat(model, Conversation(system_prompt, _messages(path, document)), sampling)
 
 
