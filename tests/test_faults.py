@@ -594,12 +594,6 @@ def test_garbage_history_file_is_survived(server: StandinServer, tmp_path: Path,
     assert history.read_bytes().startswith(GARBAGE)  # nothing the user had was thrown away
 
 
-@pytest.mark.xfail(
-    reason="BUG: a history file of invalid UTF-8/garbage is read silently (bad bytes become "
-    "U+FFFD, unprefixed lines are dropped); the spec asks for one warning. "
-    "history.SafeFileHistory.load_history_strings relies on FileHistory's errors='replace'.",
-    strict=True,
-)
 def test_garbage_history_file_gets_one_warning(
     server: StandinServer, tmp_path: Path, capsys
 ) -> None:

@@ -24,7 +24,14 @@ class SafeFileHistory(FileHistory):
 
     def load_history_strings(self) -> Iterable[str]:
         try:
-            trim_history_file(Path(self.filename), self._max_entries)
+            path = Path(self.filename)
+            trim_history_file(path, self._max_entries)
+            if not is_well_formed(path.read_bytes()):
+                status_line(
+                    f"the history file {path} has lines that are not history entries "
+                    "(or not UTF-8); they are skipped",
+                    kind="warn",
+                )
             yield from super().load_history_strings()
         except OSError as exc:
             self._warn(f"cannot read the history file {self.filename}: {exc.strerror}")
@@ -50,6 +57,15 @@ def _entries(data: bytes) -> list[bytes]:
         else:
             entries[-1] += line
     return entries
+
+
+def is_well_formed(data: bytes) -> bool:
+    """UTF-8, and every line a `# date`, a `+text` entry line, or empty."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(not line or line[0] in "#+" for line in text.split("\n"))
 
 
 def trim_history_file(path: Path, keep: int) -> None:
