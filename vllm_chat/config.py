@@ -19,8 +19,6 @@ from vllm_chat.defaults import RESERVED_BODY_KEYS, THINK_MODES
 
 Warn = Callable[[str], None]
 
-# Body fields the client sets itself; [sampling] and --extra-body may not replace them.
-
 
 class ConfigError(Exception):
     """A config file named with `--config` that cannot be used."""
