@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 
 from tests.standin import StandinServer
@@ -43,3 +44,13 @@ def server_factory() -> Iterator[Callable[..., StandinServer]]:
     yield make
     for standin in started:
         standin.stop()
+
+
+@pytest.fixture
+def children() -> Iterator[list[pexpect.spawn]]:
+    """Commands spawned in pseudo-terminals; any still running is killed at teardown."""
+    started: list[pexpect.spawn] = []
+    yield started
+    for child in started:
+        if child.isalive():
+            child.terminate(force=True)

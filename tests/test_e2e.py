@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pexpect
 import pyte
-import pytest
 
 from tests.standin import Reply, StandinServer
 
@@ -104,15 +103,6 @@ def spawn(*args: str) -> tuple[pexpect.spawn, Terminal]:
         timeout=15,
     )
     return child, Terminal(child)
-
-
-@pytest.fixture
-def children() -> Iterator[list[pexpect.spawn]]:
-    started: list[pexpect.spawn] = []
-    yield started
-    for child in started:
-        if child.isalive():
-            child.terminate(force=True)
 
 
 def assert_rendered_markdown(text: str) -> None:

@@ -449,15 +449,6 @@ class RawTerminal(Terminal):
                 raise AssertionError(f"the child exited while waiting for {what}") from None
 
 
-@pytest.fixture
-def children() -> Iterator[list[pexpect.spawn]]:
-    started: list[pexpect.spawn] = []
-    yield started
-    for child in started:
-        if child.isalive():
-            child.terminate(force=True)
-
-
 PTY_PASTE_BYTES = 2 * MIB
 
 
