@@ -574,6 +574,21 @@ def test_a_template_that_opens_think_is_learned_for_the_model(server: StandinSer
     assert server.requests[3]["messages"][-2:] == [assistant("plain reply"), user("q4")]
 
 
+def test_a_model_taken_for_think_opening_that_answers_plainly_is_unlearned(
+    server: StandinServer,
+) -> None:
+    # A model that merely mentions </think> is taken for one whose template opens
+    # <think>; its next, tag-less answer must still be stored as the answer.
+    server.push(
+        Reply(content="Close the block with </think> here."),
+        Reply(content="A plain answer"),
+    )
+    chat, _ = markdown_chat(server.url)
+    run_repl(chat, "q1\rq2\rq3\r" + CTRL_D)
+    assert chat.models_opening_think == set()
+    assert server.requests[2]["messages"][-2:] == [assistant("A plain answer"), user("q3")]
+
+
 # ---- /file -----------------------------------------------------------------------------
 
 

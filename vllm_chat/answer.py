@@ -30,6 +30,8 @@ class AnswerStream:
         self._make_renderer = make_renderer
         self._think = think
         self._splitter = ThinkSplitter(starts_in_reasoning=template_opens_think)
+        self._starts_in_reasoning = template_opens_think
+        self._answer_override: str | None = None
         self._spinner = spinner
         self._renderer: Renderer | None = None
         self._answer_started = False
@@ -45,7 +47,17 @@ class AnswerStream:
     @property
     def answer_text(self) -> str:
         """The answer to keep in the conversation: no thinking, no tags."""
+        if self._answer_override is not None:
+            return self._answer_override
         return self._splitter.answer_text
+
+    @property
+    def never_closed_think(self) -> bool:
+        """Started as thinking (the template opens it) but no `</think>` ever came."""
+        return self._starts_in_reasoning and not self._splitter.answer_text
+
+    def treat_reasoning_as_answer(self) -> None:
+        self._answer_override = self._splitter.reasoning_text
 
     @property
     def template_opens_think(self) -> bool:
