@@ -406,6 +406,7 @@ class _Handler(BaseHTTPRequestHandler):
         standin = self.server.standin
         with standin._lock:
             standin.models_calls += 1
+        time.sleep(standin.models_delay)
         created = int(time.time())
         data = [
             {
@@ -654,6 +655,7 @@ class StandinServer:
         self.connections = 0
         self.aborted = 0
         self.models_calls = 0
+        self.models_delay = 0.0  # seconds GET /models waits before it answers
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._replies: collections.deque[Reply] = collections.deque()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -218,6 +219,21 @@ def test_enter_typed_during_an_answer_sends_the_line(server: StandinServer, chil
         "go",
         "next question",
     ]
+
+
+def test_a_line_typed_before_the_first_prompt_is_sent(server: StandinServer, children) -> None:
+    server.models_delay = 1.0  # the start line, and so the prompt, wait for the model list
+    child, term = spawn("--url", server.url, "--no-history")
+    children.append(child)
+
+    def waiting_quietly() -> bool:  # started, echo off, and no prompt drawn yet
+        echo = termios.tcgetattr(child.child_fd)[3] & termios.ECHO
+        return not echo and "vllm-chat" not in term.seen_text()
+
+    term.wait(waiting_quietly, "the start, before the prompt")
+    child.send("typed early\r")  # a terminal sends CR for Enter
+    term.wait_text("You said: typed early")
+    assert [request["messages"][-1]["content"] for request in server.requests] == ["typed early"]
 
 
 def test_quick_in_a_terminal_renders_markdown(server: StandinServer, children) -> None:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from vllm_chat.chat import Chat
     from vllm_chat.config import Config
+    from vllm_chat.repl import Repl
     from vllm_chat.settings import Settings
 
     T = TypeVar("T")
@@ -429,12 +430,27 @@ def _in_background(work: Callable[[], object]) -> Future[object]:
 
 
 def run_interactive(settings: Settings) -> int:
+    from vllm_chat.terminal import quiet_input
+
+    # Keys typed before the first prompt wait for it, Enter still meaning "send".
+    with quiet_input():
+        repl = _start_session(settings)
+    if repl is None:
+        return EXIT_USAGE
+    try:
+        return repl.run()
+    finally:
+        repl.chat.client.close()
+
+
+def _start_session(settings: Settings) -> Repl | None:
+    """The chat, the prompt and the start line; None if `--load` failed."""
     from vllm_chat.api import ApiError
     from vllm_chat.render import status_line
 
     chat = make_chat(settings)
     if not resume(chat, settings):
-        return EXIT_USAGE
+        return None
     # Ask the server for its models, and load the Markdown renderer, while
     # prompt_toolkit loads and the prompt is built.
     model = _in_background(chat.ensure_model)
@@ -451,10 +467,7 @@ def run_interactive(settings: Settings) -> int:
         repl.say(f"{banner} · the next message tries again")
     except TimeoutError:
         repl.say(f"{banner} · waiting for the server to list its models…")
-    try:
-        return repl.run()
-    finally:
-        chat.client.close()
+    return repl
 
 
 def main(argv: list[str] | None = None) -> int:
