@@ -288,6 +288,17 @@ def test_tab_completion(server: StandinServer, text: str, expected: list[str]) -
     assert sorted(completions(new_chat(server.url), text)) == expected
 
 
+@pytest.mark.parametrize("command", ["/file", "/image", "/save", "/load"])
+def test_tab_completes_file_names_for_commands_that_take_a_path(
+    server: StandinServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "photos").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert completions(new_chat(server.url), f"{command} no") == [f"{command} notes.txt"]
+    assert completions(new_chat(server.url), f"{command} pho") == [f"{command} photos"]
+
+
 # ---- errors keep the session alive ------------------------------------------------------
 
 

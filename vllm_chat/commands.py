@@ -54,6 +54,7 @@ class Command:
     aliases: tuple[str, ...] = ()
     # Candidates for the argument, for Tab completion.
     arguments: Callable[[Chat], Iterable[str]] | None = None
+    takes_path: bool = False  # Tab completes file names
 
 
 COMMANDS: dict[str, Command] = {}  # every name and alias -> its command
@@ -66,11 +67,13 @@ def command(
     usage: str = "",
     aliases: tuple[str, ...] = (),
     arguments: Callable[[Chat], Iterable[str]] | None = None,
+    takes_path: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as `/name`."""
 
     def register(handler: Handler) -> Handler:
-        entry = Command(name, handler, summary, usage or f"/{name}", aliases, arguments)
+        usage_text = usage or f"/{name}"
+        entry = Command(name, handler, summary, usage_text, aliases, arguments, takes_path)
         for key in (name, *aliases):
             COMMANDS[key] = entry
         return handler
@@ -264,6 +267,7 @@ def _chat_files(chat: Chat) -> list[str]:
     "save",
     "save the chat to a file (default: a new file in the chats folder)",
     usage="/save [PATH]",
+    takes_path=True,
 )
 def save_command(ctx: Context, arg: str) -> None:
     chat = ctx.chat
@@ -277,6 +281,7 @@ def save_command(ctx: Context, arg: str) -> None:
     "load a saved chat (it replaces the current one)",
     usage="/load PATH",
     arguments=_chat_files,
+    takes_path=True,
 )
 def load_command(ctx: Context, arg: str) -> None:
     if not arg:
@@ -421,7 +426,7 @@ def think_command(ctx: Context, arg: str) -> None:
 # ---- attachments ----------------------------------------------------------------------------
 
 
-@command("file", "attach a text file to the next message", usage="/file PATH")
+@command("file", "attach a text file to the next message", usage="/file PATH", takes_path=True)
 def file_command(ctx: Context, arg: str) -> None:
     if not arg:
         raise UsageError("usage: /file PATH")
@@ -431,7 +436,12 @@ def file_command(ctx: Context, arg: str) -> None:
     ctx.say(f"attached {path.name} ({len(block):,} characters) to the next message")
 
 
-@command("image", "attach an image (file or URL) to the next message", usage="/image PATH_OR_URL")
+@command(
+    "image",
+    "attach an image (file or URL) to the next message",
+    usage="/image PATH_OR_URL",
+    takes_path=True,
+)
 def image_command(ctx: Context, arg: str) -> None:
     if not arg:
         raise UsageError("usage: /image PATH_OR_URL")
@@ -442,7 +452,9 @@ def image_command(ctx: Context, arg: str) -> None:
 
 
 @command(
-    "copy", "copy the last answer, or its N-th code block, to the clipboard", usage="/copy [N]"
+    "copy",
+    "copy the last answer, or its N-th code block, to the clipboard",
+    usage="/copy [N]",
 )
 def copy_command(ctx: Context, arg: str) -> None:
     answer = ctx.chat.conversation.last_answer()

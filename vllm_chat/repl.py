@@ -9,7 +9,7 @@ from typing import TextIO
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
-from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.input import Input
@@ -31,6 +31,7 @@ class SlashCompleter(Completer):
 
     def __init__(self, chat: Chat) -> None:
         self._chat = chat
+        self._paths = PathCompleter(expanduser=True)
 
     def get_completions(
         self, document: Document, complete_event: CompleteEvent
@@ -46,7 +47,11 @@ class SlashCompleter(Completer):
                     yield Completion("/" + entry, -len(text), display_meta=summary)
             return
         entry = commands.COMMANDS.get(name.lower())
-        if entry is None or entry.arguments is None:
+        if entry is None:
+            return
+        if entry.takes_path:
+            yield from self._paths.get_completions(Document(partial), complete_event)
+        if entry.arguments is None:
             return
         try:
             candidates = list(entry.arguments(self._chat))
