@@ -43,8 +43,11 @@ class BlockSplitter:
     """
 
     def __init__(self) -> None:
-        self.tail = ""
-        self._scanned = 0  # offset in `tail` of the first line not yet examined
+        # The unfinished block, as lines, and the unfinished line, as pieces: joining
+        # a growing string on every delta would cost the square of a long block.
+        self._block: list[str] = []
+        self._block_len = 0
+        self._line: list[str] = []
         self._fence: tuple[str, int, int] | None = None  # open fence: character, length, indent
         self.fence_start = 0  # offset in `tail` of the open fence's first line
         self._blank_before = False
@@ -56,22 +59,31 @@ class BlockSplitter:
     def in_fence(self) -> bool:
         return self._fence is not None
 
+    @property
+    def tail(self) -> str:
+        """The text not yet part of a finished block."""
+        return "".join(self._block) + "".join(self._line)
+
     def append(self, text: str) -> list[str]:
         """Add streamed text; return the blocks it finished, in order."""
-        self.tail += text
         blocks: list[str] = []
-        while (end := self.tail.find("\n", self._scanned)) != -1:
-            start = self._scanned
-            self._scanned = end + 1
+        start = 0
+        while (end := text.find("\n", start)) != -1:
+            self._line.append(text[start : end + 1])
+            start = end + 1
+            line = "".join(self._line)
+            self._line.clear()
             was_in_fence = self.in_fence
-            if self._starts_new_block(self.tail[start:end]) and start > 0:
-                blocks.append(self.tail[:start])
-                self.tail = self.tail[start:]
-                self._scanned -= start
-                self.fence_start -= start
-                start = 0
+            if self._starts_new_block(line[:-1]) and self._block:
+                blocks.append("".join(self._block))
+                self._block.clear()
+                self._block_len = 0
             if self.in_fence and not was_in_fence:
-                self.fence_start = start
+                self.fence_start = self._block_len
+            self._block.append(line)
+            self._block_len += len(line)
+        if start < len(text):
+            self._line.append(text[start:])
         return blocks
 
     def _starts_new_block(self, line: str) -> bool:
@@ -109,6 +121,26 @@ class BlockSplitter:
             self._fence = (fence.group(2)[0], len(fence.group(2)), len(fence.group(1)))
             self._closed_block = False
         return new_block
+
+
+def _after_line(text: str, count: int) -> int:
+    """The offset just after the `count`-th line end of `text` (0 if it has fewer)."""
+    end = -1
+    for _ in range(count):
+        end = text.find("\n", end + 1)
+        if end == -1:
+            return 0
+    return end + 1
+
+
+def _last_lines(text: str, count: int) -> str:
+    """The last `count` lines of `text` (the last one may be unfinished)."""
+    start = len(text)
+    for _ in range(count):
+        start = text.rfind("\n", 0, start)
+        if start == -1:
+            return text
+    return text[start + 1 :]
 
 
 class _Lines:
@@ -295,17 +327,25 @@ class MarkdownRenderer:
         return _TailView(self._markdown(self._live_source()))
 
     def _live_source(self) -> str:
-        """The tail's text; for a long open code fence only its last screenful."""
+        """The tail's text; for a tail taller than the screen, only what fits.
+
+        A long open code fence, table or paragraph would otherwise cost a full
+        re-render per redraw, which grows with its length. Only the live view is
+        cut; the finished block is printed whole. A fence keeps its opening line
+        and a table its header, so that the cut still renders as one.
+        """
         tail = self._blocks.tail
-        if not self._blocks.in_fence:
-            return tail
         height = self.console.size.height
-        fence_line_end = tail.find("\n", self._blocks.fence_start) + 1
-        body = tail[fence_line_end:]
+        if self._blocks.in_fence:
+            head_end = tail.find("\n", self._blocks.fence_start) + 1
+        elif tail.lstrip().startswith("|"):
+            head_end = _after_line(tail, 2)
+        else:
+            head_end = 0
+        body = tail[head_end:]
         if body.count("\n") <= height:
             return tail
-        keep = body.split("\n")[-height:]
-        return tail[:fence_line_end] + "\n".join(keep)
+        return tail[:head_end] + _last_lines(body, height)
 
     def _maybe_redraw(self) -> None:
         now = self._clock()
