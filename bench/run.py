@@ -4,7 +4,7 @@
     .venv/bin/python bench/run.py --quick         # fewer runs and sizes (under a minute)
     .venv/bin/python bench/run.py render startup  # only these
 
-Benchmarks: render (render_cost.py), e2e, paced, startup. Exit status 0,
+Benchmarks: render (render_cost.py), e2e, paced, startup, long (long_block.py). Exit status 0,
 or with --strict 1 when a target was missed.
 """
 
@@ -24,6 +24,7 @@ BENCHMARKS = {
     "e2e": "e2e",
     "paced": "paced",
     "startup": "startup",
+    "long": "long_block",
 }
 
 
