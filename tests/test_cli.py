@@ -347,6 +347,27 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(server: StandinServer)
     assert "Traceback" not in err and "BrokenPipe" not in err, err
 
 
+@pytest.mark.parametrize("where", ["flag", "environment"])
+def test_a_key_with_a_line_end_inside_is_refused_without_showing_it(
+    server: StandinServer, where: str
+) -> None:
+    key = "sk-TOPSECRET\r\nX-Injected: 1"
+    flag = ["--api-key", key] if where == "flag" else []
+    env = {"OPENAI_API_KEY": key} if where == "environment" else {}
+    result = run_cli("--url", server.url, *flag, "-q", "hi", env=env)
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert "control characters" in err and "TOPSECRET" not in err, err
+    assert server.requests == []
+
+
+def test_a_key_read_with_its_line_end_is_sent_without_it(server_factory) -> None:
+    server = server_factory(api_key="sk-good")
+    result = run_cli("--url", server.url, "-q", "hi", env={"OPENAI_API_KEY": "sk-good\r\n"})
+    assert result.returncode == 0, result.stderr
+    assert server.headers[-1]["Authorization"] == "Bearer sk-good"
+
+
 # ---- help and version -------------------------------------------------------------------
 
 FLAGS = [

@@ -119,7 +119,7 @@ def test_a_rejected_key_from_the_file_is_not_shown(server_factory) -> None:
     result = run_cli("-q", "hi")
     assert result.returncode == 1
     err = result.stderr.decode()
-    assert "rejected the key in the config file" in err
+    assert "rejected the key from api_key in the config file" in err
     assert "wrong-key-Zq7x" not in err
     assert len(err.splitlines()) == 1, err
 
@@ -214,7 +214,7 @@ def test_new_flags_reach_the_settings(tmp_path: Path) -> None:
     assert settings.vi is True
     assert settings.think == "hide"
     assert settings.code_theme == "ansi_dark"
-    assert settings.load == tmp_path / "c.json"
+    assert settings.load == str(tmp_path / "c.json")
 
 
 # ---- precedence: defaults < file < environment < flags -----------------------------------

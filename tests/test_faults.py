@@ -476,13 +476,16 @@ def test_failed_message_is_one_up_arrow_away(server: StandinServer, tty) -> None
 # ---- 10. text the server controls cannot drive the terminal -----------------------------------
 
 EVIL_MODEL = "evil\x1b]52;c;aGk=\x07model"
-FORBIDDEN = ("\x1b]52", "\x1b]8;;", "\x1b[2J")
+FORBIDDEN = ("\x1b]52", "\x1b]8", "\x1b[2J")  # clipboard, any hyperlink, clear screen
 
 
 def test_server_text_on_a_terminal_carries_no_escape_sequences(server_factory, tty) -> None:
     evil = server_factory(models=[EVIL_MODEL, "standin-model"])
     reasoning = "pondering \x1b]52;c;aGk=\x07deeply\n"
-    content = "Answer \x1b[2Jwith \x1b]8;;http://x\x07a link\x1b]8;;\x07 and **bold** end\n"
+    content = (
+        "Answer \x1b[2Jwith \x1b]8;;http://x\x07a link\x1b]8;;\x07 and **bold** end\n\n"
+        "See [the docs](http://evil.example/x) now.\n"  # rich would make a hidden OSC 8 link
+    )
     evil.push(
         Reply(status=500, error_body=vllm_error("bad \x1b[2Jthing \x1b]8;;http://x\x07here", 500)),
         # Whole sequences in one delta are removed whole...
@@ -511,6 +514,7 @@ def test_server_text_on_a_terminal_carries_no_escape_sequences(server_factory, t
     assert "model evilmodel" in screen  # the start line
     assert "pondering deeply" in screen
     assert "Answer with a link and bold end" in screen
+    assert "the docs (http://evil.example/x) now" in screen  # the URL is shown, not hidden
     assert evil.requests[0]["model"] == EVIL_MODEL
     for sequence in FORBIDDEN:
         assert sequence not in raw.text, sequence

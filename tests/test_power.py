@@ -472,7 +472,7 @@ def test_settings_show_everything_but_the_api_key(server_factory, capsys, tmp_pa
     assert rows["system prompt"] == "Be brief"
     assert rows["temperature"] == "0.3"
     assert rows["history"] == str(history)
-    assert rows["api key"] == "set, from flag (hidden)"
+    assert rows["api key"] == "set, from --api-key (hidden)"
     assert key not in captured.out and key not in captured.err
     assert server.headers[-1]["Authorization"] == f"Bearer {key}"
 

@@ -6,7 +6,10 @@ pseudo-terminal (read through the `pyte` emulator of test_e2e) or a pipe.
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -122,3 +125,16 @@ def test_load_flag_with_a_bad_file_exits_2(
     err = result.stderr.decode()
     assert len(err.strip().splitlines()) == 1 and str(path) in err, err
     assert server.requests == []
+
+
+def test_load_flag_takes_a_path_relative_to_the_current_folder(
+    server: StandinServer, tmp_path: Path
+) -> None:
+    write_saved_chat(tmp_path / "here.json")
+    command = [sys.executable, "-m", "vllm_chat", "--url", server.url, "--load", "./here.json"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    result = subprocess.run(
+        [*command, "-q", "x"], cwd=tmp_path, capture_output=True, env=env, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    assert server.requests[-1]["messages"][1]["content"] == "earlier question"

@@ -16,7 +16,7 @@ import requests
 import urllib3
 from urllib3.exceptions import ReadTimeoutError
 
-from vllm_chat.defaults import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+from vllm_chat.defaults import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, KEY_ORIGINS
 from vllm_chat.sse import SSEDecoder
 
 START_HINT = "start it with `vllm serve MODEL` or pass --url"
@@ -211,7 +211,10 @@ class Client:
                 f"cannot reach the server at {self.base_url}; {START_HINT}"
             ) from exc
         except requests.exceptions.RequestException as exc:
-            raise ServerUnreachable(f"request to {self.base_url} failed: {exc}") from exc
+            # Not `exc`'s text: requests may quote request headers, the key among them.
+            raise ServerUnreachable(
+                f"request to {self.base_url} failed ({type(exc).__name__})"
+            ) from None
 
     def _raise_for_status(self, response: requests.Response) -> None:
         if response.status_code < 400:
@@ -223,11 +226,12 @@ class Client:
         message = error_message(raw, response.headers.get("Content-Type", ""))
         status = response.status_code
         if status in (401, 403):
-            source = {
-                "flag": "the key given with --api-key",
-                "environment": "the key in OPENAI_API_KEY",
-                "config": "the key in the config file (api_key)",
-            }.get(self.api_key_source, "no key (pass --api-key or set OPENAI_API_KEY)")
+            origin = KEY_ORIGINS.get(self.api_key_source)
+            source = (
+                f"the key from {origin}"
+                if origin
+                else "no key (pass --api-key or set OPENAI_API_KEY)"
+            )
             raise AuthError(status, message, f"the server rejected {source} ({status}: {message})")
         text = f"the server answered {status} {response.reason or ''}".rstrip()
         text = f"{text}: {message}" if message else text

@@ -19,6 +19,7 @@ from vllm_chat.defaults import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     DEFAULT_THINK,
+    KEY_ORIGINS,
     THINK_MODES,
 )
 
@@ -148,9 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="send MESSAGE, print the answer and exit; '-' reads the message from stdin, "
         "and piped stdin is appended to MESSAGE",
     )
-    chat.add_argument(
-        "--load", type=Path, metavar="PATH", help="resume the chat saved in this file"
-    )
+    chat.add_argument("--load", metavar="PATH", help="resume the chat saved in this file")
     chat.add_argument(
         "--stats",
         action=argparse.BooleanOptionalAction,
@@ -328,11 +327,9 @@ def make_chat(settings: Settings) -> Chat:
     from vllm_chat.settings import key_sent_in_clear
 
     if key_sent_in_clear(settings.url, settings.api_key):
-        origin = {
-            "flag": "--api-key",
-            "environment": "OPENAI_API_KEY",
-            "config": f"api_key in {settings.config_file}",
-        }.get(settings.api_key_source, "the key")
+        origin = KEY_ORIGINS.get(settings.api_key_source, "the key")
+        if settings.api_key_source == "config":
+            origin = f"api_key in {settings.config_file}"
         status_line(
             f"the API key ({origin}) goes to {settings.url} unencrypted "
             "(plain http); use https:// for a server on another machine",
@@ -378,7 +375,7 @@ def resume(chat: Chat, settings: Settings) -> bool:
     from vllm_chat.saved import SavedChatError, load, resolve
 
     try:
-        loaded = load(resolve(str(settings.load)))
+        loaded = load(resolve(settings.load))
     except SavedChatError as exc:
         status_line(str(exc), kind="error")
         return False
@@ -445,6 +442,8 @@ def run_interactive(settings: Settings) -> int:
 
 def _start_session(settings: Settings) -> Repl | None:
     """The chat, the prompt and the start line; None if `--load` failed."""
+    from concurrent.futures import TimeoutError as FutureTimeout  # not the builtin before 3.11
+
     from vllm_chat.api import ApiError
     from vllm_chat.render import status_line
 
@@ -465,7 +464,7 @@ def _start_session(settings: Settings) -> Repl | None:
     except ApiError as exc:
         status_line(str(exc), kind="error")
         repl.say(f"{banner} · the next message tries again")
-    except TimeoutError:
+    except FutureTimeout:
         repl.say(f"{banner} · waiting for the server to list its models…")
     return repl
 
@@ -474,9 +473,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_normalise(sys.argv[1:] if argv is None else argv, parser))
     settings = settings_from_args(args, read_config(args, parser))
+    from vllm_chat.settings import key_is_sendable
+
     if not settings.url.startswith(("http://", "https://")):
         origin = "--url" if args.url is not None else "OPENAI_BASE_URL"
         parser.error(f"{origin} must start with http:// or https://, got {settings.url!r}")
+    if not key_is_sendable(settings.api_key):
+        origin = KEY_ORIGINS.get(settings.api_key_source, "the API key")
+        parser.error(f"the API key ({origin}) contains control characters (not shown)")
     try:
         message = _quick_message(settings.quick)
         if message is not None:

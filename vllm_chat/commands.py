@@ -15,7 +15,7 @@ from vllm_chat.api import ApiError
 from vllm_chat.attachments import AttachmentError, image_url, text_block, text_of, with_text
 from vllm_chat.chat import Chat
 from vllm_chat.clipboard import code_blocks, osc52
-from vllm_chat.defaults import RESERVED_BODY_KEYS, THINK_MODES
+from vllm_chat.defaults import KEY_ORIGINS, RESERVED_BODY_KEYS, THINK_MODES
 from vllm_chat.editor import EditorError, edit
 from vllm_chat.saved import SavedChat, SavedChatError
 
@@ -367,9 +367,8 @@ def unset_command(ctx: Context, arg: str) -> None:
 def settings_command(ctx: Context, arg: str) -> None:
     chat = ctx.chat
     client = chat.client
-    key = {"none": "none (Bearer EMPTY)"}.get(
-        client.api_key_source, f"set, from {client.api_key_source} (hidden)"
-    )
+    origin = KEY_ORIGINS.get(client.api_key_source)
+    key = f"set, from {origin} (hidden)" if origin else "none (Bearer EMPTY)"
     rows = [
         ("url", client.base_url),
         ("model", chat.model or "(the server's first)"),

@@ -6,6 +6,12 @@ DEFAULT_READ_TIMEOUT = 600.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 # Request body keys vllm-chat sets itself; no setting may replace them.
 RESERVED_BODY_KEYS = ("model", "messages", "stream", "stream_options")
+# Where an API key came from, as messages name it (never the key itself).
+KEY_ORIGINS = {
+    "flag": "--api-key",
+    "environment": "OPENAI_API_KEY",
+    "config": "api_key in the config file",
+}
 DEFAULT_CODE_THEME = "monokai"  # a Pygments style name
 THINK_MODES = ("show", "hide", "collapse")  # what to do with a reasoning model's thinking
 DEFAULT_THINK = "show"

@@ -49,7 +49,7 @@ class SlashCompleter(Completer):
         entry = commands.COMMANDS.get(name.lower())
         if entry is None:
             return
-        if entry.takes_path:
+        if entry.takes_path and (entry.arguments is None or _looks_like_path(partial)):
             yield from self._paths.get_completions(Document(partial), complete_event)
         if entry.arguments is None:
             return
@@ -60,6 +60,10 @@ class SlashCompleter(Completer):
         for candidate in candidates:
             if candidate.startswith(partial):
                 yield Completion(candidate, -len(partial))
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.startswith((".", "~", "/")) or "/" in text
 
 
 def _in_open_block(text: str) -> bool:

@@ -35,7 +35,7 @@ class Settings:
     vi: bool = False  # vi key bindings in the prompt instead of Emacs ones
     think: str = DEFAULT_THINK  # one of defaults.THINK_MODES
     code_theme: str = DEFAULT_CODE_THEME  # Pygments style (or ansi_dark/ansi_light)
-    load: Path | None = None  # a saved chat to resume
+    load: str | None = None  # a saved chat to resume, as typed (see saved.resolve)
     config_file: Path | None = None  # the config file that was read, if any
 
     def __repr__(self) -> str:  # keep the key out of any accidental print or traceback
@@ -70,15 +70,23 @@ def default_url(config_url: str | None = None) -> str:
 def resolve_api_key(
     flag_value: str | None, config_value: str | None = None
 ) -> tuple[str | None, str]:
-    """The key and where it came from: flag, then `OPENAI_API_KEY`, then the config file."""
-    if flag_value:
-        return flag_value, "flag"
-    env_value = os.environ.get("OPENAI_API_KEY")
-    if env_value:
-        return env_value, "environment"
-    if config_value:
-        return config_value, "config"
+    """The key and where it came from: flag, then `OPENAI_API_KEY`, then the config file.
+
+    Surrounding whitespace (a key read from a file keeps its line end) is dropped.
+    """
+    for value, source in (
+        (flag_value, "flag"),
+        (os.environ.get("OPENAI_API_KEY"), "environment"),
+        (config_value, "config"),
+    ):
+        if value and value.strip():
+            return value.strip(), source
     return None, "none"
+
+
+def key_is_sendable(api_key: str | None) -> bool:
+    """Whether the key can go in an HTTP header (no control characters inside)."""
+    return api_key is None or not any(ord(char) < 0x20 or ord(char) == 0x7F for char in api_key)
 
 
 def history_disabled_by_env() -> bool:

@@ -319,7 +319,8 @@ class MarkdownRenderer:
         self.console.print(_Lines(list(lines)))
 
     def _markdown(self, text: str) -> Markdown:
-        return Markdown(text, code_theme=self._code_theme)
+        # hyperlinks=False: a link shows its URL; a model cannot hide one behind text.
+        return Markdown(text, code_theme=self._code_theme, hyperlinks=False)
 
     def _tail_view(self) -> _TailView:
         if self._reasoning_open:
