@@ -101,9 +101,12 @@ class Reply:
     error_content_type: str = "application/json"
     """Content-Type of the error reply, e.g. ``text/plain`` or ``text/html``."""
     content_type: str = "text/event-stream"
-    """For a 200; anything else fakes a proxy page: body = ``error_body`` or a small HTML page."""
+    """For a 200; anything else fakes a proxy page: body = ``error_body`` or a small HTML page.
+    With ``text/event-stream`` and an ``error_body``, that body is the whole scripted stream."""
     send_done: bool = True
     """Send ``data: [DONE]`` at the end of the stream."""
+    open_after_done: float = 0.0
+    """Keep the body open this long after ``[DONE]`` before ending it (a lingering proxy)."""
     cut_after: int | None = None
     """Close the connection abruptly after this many content deltas (no finish, no [DONE])."""
     crlf: bool = False
@@ -449,7 +452,10 @@ class _Handler(BaseHTTPRequestHandler):
         reply = standin._next_reply(req)
         if reply.status != 200:
             self._error_reply(reply)
-        elif reply.content_type.split(";")[0].strip().lower() != "text/event-stream":
+        elif (
+            reply.content_type.split(";")[0].strip().lower() != "text/event-stream"
+            or reply.error_body is not None  # a scripted body, sent as it is
+        ):
             page = b"<html><head><title>Gateway</title></head><body>Proxy page</body></html>"
             body = page if reply.error_body is None else _encode_body(reply.error_body)
             wait = reply.hang + reply.first_token_delay
@@ -623,6 +629,9 @@ class _Handler(BaseHTTPRequestHandler):
                 send(chunk([], usage=self._usage(req, len(deltas))))
         if reply.send_done:
             send("[DONE]")
+        if reply.open_after_done:
+            self.wfile.flush()
+            self._pause_watching(reply.open_after_done)
         self.wfile.write(b"0\r\n\r\n")
 
 

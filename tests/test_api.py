@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -179,6 +180,69 @@ def test_two_streams_share_one_connection(server: StandinServer, client: Client)
     assert text_of(first) == "You said: one"
     assert text_of(second) == "You said: two"
     assert server.connections == 1
+
+
+def test_a_body_left_open_after_done_does_not_hold_up_the_answer(server: StandinServer) -> None:
+    client = Client(server.url, read_timeout=2)
+    server.push(Reply(content="complete answer", open_after_done=30))
+    # Waiting for the body's end would run into the read timeout: an error.
+    events = collect(client.stream_chat(body("one")))
+    assert text_of(events) == "complete answer"
+    assert any(isinstance(event, Finish) for event in events)
+    assert text_of(collect(client.stream_chat(body("two")))) == "You said: two"
+
+
+def test_only_the_first_choice_is_shown_when_n_is_above_1(server: StandinServer) -> None:
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"content": "AAA "}}]},
+        {"choices": [{"index": 1, "delta": {"content": "bbb "}}]},
+        {"choices": [{"index": 0, "delta": {"content": "AAA"}, "finish_reason": "stop"}]},
+        {"choices": [{"index": 1, "delta": {"content": "bbb"}, "finish_reason": "stop"}]},
+    ]
+    stream = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+    server.push(Reply(error_body=stream.encode()))
+    assert text_of(collect(Client(server.url).stream_chat(body("n2")))) == "AAA AAA"
+
+
+@pytest.mark.parametrize(
+    ("stream", "expected"),
+    [
+        (
+            '\ufeffdata: {"choices": [{"delta": {"content": "hi"}, "finish_reason": "stop"}]}\n\n',
+            "hi",
+        ),
+        (
+            'data: {"error": null, "choices": [{"delta": {"content": "ok"}}]}\n\ndata: [DONE]\n\n',
+            "ok",
+        ),
+    ],
+    ids=["byte-order-mark", "error-null"],
+)
+def test_stream_quirks_still_give_the_answer(
+    server: StandinServer, client: Client, stream: str, expected: str
+) -> None:
+    server.push(Reply(error_body=stream.encode()))
+    assert text_of(collect(client.stream_chat(body("x")))) == expected
+
+
+def test_a_delta_that_is_not_an_object_is_a_bad_event(
+    server: StandinServer, client: Client
+) -> None:
+    stream = (
+        'data: {"choices": [{"delta": "oops"}]}\n\n'
+        'data: {"choices": [{"delta": {"content": "fine"}, "finish_reason": "stop"}]}\n\n'
+        "data: [DONE]\n\n"
+    )
+    server.push(Reply(error_body=stream.encode()))
+    events = collect(client.stream_chat(body("x")))
+    assert any(isinstance(event, BadEvent) for event in events)
+    assert text_of(events) == "fine"
+
+
+def test_plain_text_with_200_is_not_an_event_stream(server: StandinServer, client: Client) -> None:
+    server.push(Reply(content_type="text/plain", error_body=b"OK"))
+    with pytest.raises(StreamError, match="not an event stream"):
+        collect(client.stream_chat(body("x")))
 
 
 def test_model_listings_share_one_connection(server: StandinServer, client: Client) -> None:

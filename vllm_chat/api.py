@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -138,9 +139,12 @@ class Client:
         """
         response = self._request("POST", "/chat/completions", json={**body, "stream": True})
         complete = False
+        # One reader of the body from start to end: abandoning a urllib3 reader
+        # part-way closes the connection, so the end after [DONE] is read with it.
+        chunks = _body_chunks(response)
         try:
             self._raise_for_status(response)
-            yield from self._events(response)
+            yield from self._events(response, chunks)
             complete = True
         except (ReadTimeoutError, requests.exceptions.Timeout) as exc:
             raise RequestTimeout(
@@ -150,13 +154,13 @@ class Client:
             raise StreamError("the connection was lost before the answer was complete") from exc
         finally:
             if complete:
-                # The body was read to its end: hand the connection back for the
-                # next turn. Closing it instead would cost a new connection.
-                response.raw.release_conn()
+                _release_after_body(response, chunks)
             else:
                 response.close()  # the server sees the hang-up and aborts
 
-    def _events(self, response: requests.Response) -> Iterator[StreamEvent]:
+    def _events(
+        self, response: requests.Response, chunks: Iterator[bytes]
+    ) -> Iterator[StreamEvent]:
         content_type = response.headers.get("Content-Type", "").lower()
         if content_type.startswith("application/json"):
             yield from _events_from_completion(response)
@@ -167,23 +171,27 @@ class Client:
                 "is --url the API's base URL (usually ending in /v1)?"
             )
         decoder = SSEDecoder()
-        finished = False
-        chunks = _body_chunks(response)
+        finished = any_event = False
         for chunk in chunks:
             for payload in decoder.feed(chunk):
                 if payload.strip() == "[DONE]":
-                    for _ in chunks:  # read to the body's end: the connection is reused
-                        pass
                     return
+                any_event = True
                 for event in _parse_chunk(payload):
                     finished = finished or isinstance(event, Finish)
                     yield event
         for payload in decoder.close():
             if payload.strip() == "[DONE]":
                 return
+            any_event = True
             for event in _parse_chunk(payload):
                 finished = finished or isinstance(event, Finish)
                 yield event
+        if not any_event and "event-stream" not in content_type:
+            raise StreamError(
+                f"the server's answer was not an event stream ({content_type or 'no type'}); "
+                "is --url the API's base URL (usually ending in /v1)?"
+            )
         if not finished:
             # Some servers omit [DONE]; a finish reason is as good an ending.
             raise StreamError("the connection was lost before the answer was complete")
@@ -282,14 +290,22 @@ def _parse_chunk(payload: str) -> list[StreamEvent]:
         return [BadEvent(payload)]
     if not isinstance(chunk, dict):
         return [BadEvent(payload)]
-    if "error" in chunk or chunk.get("object") == "error":
+    if chunk.get("error") or chunk.get("object") == "error":
         # vLLM reports failures after the headers were sent as an event.
         raise StreamError(f"the server stopped the answer: {_message_from_json(chunk)}")
     events: list[StreamEvent] = []
     choices = chunk.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-        choice = choices[0]  # only the first choice is shown
+    # With n > 1, choices stream interleaved, one per chunk: only choice 0 is shown.
+    first = (
+        [c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0]
+        if isinstance(choices, list)
+        else []
+    )
+    if first:
+        choice = first[0]
         delta = choice.get("delta") or {}
+        if not isinstance(delta, dict):
+            return [BadEvent(payload)]
         reasoning = delta.get("reasoning") or delta.get("reasoning_content")
         if isinstance(reasoning, str) and reasoning:
             events.append(ReasoningDelta(reasoning))
@@ -301,6 +317,28 @@ def _parse_chunk(payload: str) -> list[StreamEvent]:
     if isinstance(usage, dict):
         events.append(_usage(usage))
     return events
+
+
+def _release_after_body(response: requests.Response, chunks: Iterator[bytes]) -> None:
+    """After `[DONE]`: read the body's end, then hand the connection back for reuse.
+
+    The end (the last empty chunk) follows at once from a normal server. One
+    that keeps the body open, or sends more, loses the connection instead of
+    holding up the answer: the wait happens in a thread, for at most 0.25 s.
+    """
+
+    def drain() -> None:
+        try:
+            for count, _ in enumerate(chunks):
+                if count > 64:
+                    raise OSError("more than an ending after [DONE]")
+            response.raw.release_conn()
+        except Exception:  # whatever went wrong, this connection is done
+            response.close()
+
+    worker = threading.Thread(target=drain, daemon=True)
+    worker.start()
+    worker.join(0.25)
 
 
 def _body_chunks(response: requests.Response) -> Iterator[bytes]:
@@ -326,18 +364,19 @@ def _events_from_completion(response: requests.Response) -> Iterator[StreamEvent
         raise StreamError("the server's answer was not an event stream nor JSON") from exc
     if not isinstance(payload, dict):
         raise StreamError("the server's answer was not a chat completion")
-    if "error" in payload or payload.get("object") == "error":
+    if payload.get("error") or payload.get("object") == "error":
         raise StreamError(f"the server reported an error: {_message_from_json(payload)}")
     try:
         choice = payload["choices"][0]
         message = choice.get("message") or {}
-    except (KeyError, IndexError, TypeError) as exc:
+        reasoning = message.get("reasoning") or message.get("reasoning_content")
+        content = message.get("content")
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise StreamError("the server's answer was not a chat completion") from exc
-    reasoning = message.get("reasoning") or message.get("reasoning_content")
-    if reasoning:
+    if isinstance(reasoning, str) and reasoning:
         yield ReasoningDelta(reasoning)
-    if message.get("content"):
-        yield ContentDelta(message["content"])
+    if isinstance(content, str) and content:
+        yield ContentDelta(content)
     yield Finish(choice.get("finish_reason") or "stop")
     if isinstance(payload.get("usage"), dict):
         yield _usage(payload["usage"])

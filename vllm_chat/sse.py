@@ -23,10 +23,15 @@ class SSEDecoder:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""  # text of an unfinished line
         self._data: list[str] = []
+        self._at_start = True
 
     def feed(self, chunk: bytes) -> list[str]:
         """Decode `chunk` and return the payloads of every event it completes."""
-        return self._consume(self._decoder.decode(chunk))
+        text = self._decoder.decode(chunk)
+        if self._at_start and text:
+            self._at_start = False
+            text = text.removeprefix("\ufeff")  # a byte order mark is not part of the stream
+        return self._consume(text)
 
     def close(self) -> list[str]:
         """End of stream: flush a last event that had complete lines but no blank line."""
