@@ -831,3 +831,16 @@ def test_undo_after_a_context_length_error_shrinks_the_conversation(
     run_repl(new_chat(server.url), "one\rtwo\r/undo\rthree\r" + CTRL_D)
     assert "removed the last exchange" in capsys.readouterr().out
     assert server.requests[-1]["messages"] == [user("three")]
+
+
+def test_a_file_sent_with_a_cut_off_answer_is_not_sent_again(
+    server: StandinServer, tmp_path: Path, capsys
+) -> None:
+    attached = tmp_path / "notes.txt"
+    attached.write_text("FILE BODY\n")
+    server.push(Reply(content="partial answer here", chunk_chars=4, cut_after=2))
+    chat = new_chat(server.url)
+    assert drive(chat, f"/file {attached}\rfirst\rsecond\r" + CTRL_D) == 0
+    first, second = (request["messages"] for request in server.requests)
+    assert "FILE BODY" in first[-1]["content"]
+    assert second[-1] == {"role": "user", "content": "second"}

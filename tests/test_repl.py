@@ -377,3 +377,34 @@ def test_partial_answer_is_kept_and_the_session_goes_on(server: StandinServer, c
         {"role": "assistant", "content": "abcdefgh"},
         {"role": "user", "content": "two"},
     ]
+
+
+class FailingRenderer:
+    """A renderer with a bug: it breaks at the first delta."""
+
+    def feed_reasoning(self, text: str) -> None:
+        pass
+
+    def end_reasoning(self, summary: str | None = None) -> None:
+        pass
+
+    def feed(self, text: str) -> None:
+        raise RuntimeError("renderer bug")
+
+    def finish(self, note: str | None = None) -> None:
+        pass
+
+
+def test_a_bug_in_a_turn_costs_one_line_not_the_session(server: StandinServer, capsys) -> None:
+    chat = new_chat(server.url)
+    working = chat.make_renderer
+    renderers = iter([FailingRenderer(), None])
+    chat.make_renderer = lambda: next(renderers) or working()
+    assert drive(chat, "first\rsecond\r" + CTRL_D) == 0
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if "unexpected" in line]
+    assert len(errors) == 1 and "RuntimeError: renderer bug" in errors[0], captured.err
+    assert "Traceback" not in captured.err
+    assert "You said: second" in captured.out
+    # What arrived of the broken turn is kept as a partial answer: roles still alternate.
+    assert [m["role"] for m in server.requests[-1]["messages"]] == ["user", "assistant", "user"]

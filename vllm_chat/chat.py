@@ -159,9 +159,8 @@ class Chat:
         or `KeyboardInterrupt` is raised.
         """
         content = self.attachments.content(text) if isinstance(text, str) else text
-        self._turn(content)
-        self.attachments.clear()  # they went out with the message
-        return self.conversation.messages[-1].content
+        self.attachments.clear()  # they travel in this message (kept in `unsent` if it fails)
+        return self._turn(content)
 
     def retry(self) -> str:
         """Send the last user message again, replacing its answer."""
@@ -174,7 +173,6 @@ class Chat:
         for the next `/retry`, in the old exchange's place.
         """
         if self.unsent is not None:
-            self.attachments.clear()  # they are inside the unsent message
             return self._turn(change(self.unsent))
         removed = self.conversation.pop_exchange()
         if not removed:
@@ -227,16 +225,15 @@ class Chat:
                         self.report("skipped an event that was not valid JSON", kind="warn")
                     elif isinstance(event, Finish):
                         finish_reason = event.reason
-        except (ApiError, KeyboardInterrupt) as exc:
+        except BaseException as exc:  # Ctrl-C, a failure, or a bug: the turn ends cleanly
             stats.ended = time.perf_counter()
             interrupted = isinstance(exc, KeyboardInterrupt)
             note = "interrupted" if interrupted else "incomplete"
-            if answer.shown_anything:
-                answer.finish(note)
-            else:
-                answer.finish()  # stops the spinner; shows nothing
-                if interrupted:
-                    self.report("[interrupted before the answer began]", kind="warn")
+            # The spinner and the live region must stop, even if the renderer failed.
+            with contextlib.suppress(Exception):
+                answer.finish(note if answer.shown_anything else None)
+            if interrupted and not answer.shown_anything:
+                self.report("[interrupted before the answer began]", kind="warn")
             self._learn_template(answer)
             if answer.answer_text:
                 self.conversation.add_assistant(answer.answer_text, partial=True)

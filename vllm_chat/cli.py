@@ -494,3 +494,8 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILURE
+    except Exception as exc:  # never a traceback; one line says what happened
+        from vllm_chat.render import status_line, unexpected
+
+        status_line(unexpected(exc), kind="error")
+        return EXIT_FAILURE

@@ -198,6 +198,17 @@ def status_line(text: str, *, kind: str = "info", stream: TextIO | None = None) 
     stream.flush()
 
 
+def unexpected(exc: BaseException) -> str:
+    """One line for an error nobody foresaw (VLLM_CHAT_DEBUG=1 shows the traceback)."""
+    if os.environ.get("VLLM_CHAT_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    return (
+        f"unexpected {type(exc).__name__}: {exc} (please report it; VLLM_CHAT_DEBUG=1 shows where)"
+    )
+
+
 def make_renderer(out: TextIO, side: TextIO, *, markdown: bool = True, **options: object):
     """The best renderer for `out`: Markdown on a terminal, plain text otherwise."""
     if markdown and out.isatty() and os.environ.get("TERM") != "dumb":

@@ -20,7 +20,7 @@ from vllm_chat import commands
 from vllm_chat.api import ApiError
 from vllm_chat.chat import Chat
 from vllm_chat.history import open_history
-from vllm_chat.render import sanitize, status_line
+from vllm_chat.render import sanitize, status_line, unexpected
 
 BLOCK = '"""'
 EXIT_HINT = "Ctrl-D or /exit to quit"
@@ -209,4 +209,6 @@ class Repl:
             pass  # the renderer marked the answer [interrupted]; the prompt comes back
         except ApiError as exc:
             self.error(str(exc))
+        except Exception as exc:  # a bug must not end the session or lose the conversation
+            self.error(unexpected(exc))
         return True
