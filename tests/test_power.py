@@ -549,8 +549,8 @@ def test_think_tags_in_the_content_are_split_off(server: StandinServer) -> None:
 
 def test_a_template_that_opens_think_is_learned_for_the_model(server: StandinServer) -> None:
     server.push(
-        Reply(content="pondering</think>The answer", chunk_chars=3),
-        Reply(content="more musing</think>Second answer", chunk_chars=3),
+        Reply(content="pondering\n</think>\n\nThe answer", chunk_chars=3),
+        Reply(content="more musing\n</think>\n\nSecond answer", chunk_chars=3),
         Reply(content="plain reply"),
     )
     chat, written = markdown_chat(server.url)
@@ -574,18 +574,31 @@ def test_a_template_that_opens_think_is_learned_for_the_model(server: StandinSer
     assert server.requests[3]["messages"][-2:] == [assistant("plain reply"), user("q4")]
 
 
+def test_a_tag_mentioned_mid_line_is_just_text(server: StandinServer) -> None:
+    server.push(Reply(content="Close the block with </think> here."))
+    chat, written = markdown_chat(server.url)
+    run_repl(chat, "q1\rq2\r" + CTRL_D)
+    assert chat.models_opening_think == set()
+    # Shown as an answer (Markdown drops the bare tag as inline HTML, as a one-shot render does).
+    assert "Close the block with  here." in screen(written.getvalue())
+    assert "Thinking" not in screen(written.getvalue())
+    assert server.requests[1]["messages"][1] == assistant("Close the block with </think> here.")
+
+
+@pytest.mark.parametrize("mode", ["show", "hide", "collapse"])
 def test_a_model_taken_for_think_opening_that_answers_plainly_is_unlearned(
-    server: StandinServer,
+    server: StandinServer, mode: str
 ) -> None:
-    # A model that merely mentions </think> is taken for one whose template opens
-    # <think>; its next, tag-less answer must still be stored as the answer.
+    # The template seemed to open <think>; the next answer has no </think> at all: it
+    # was the answer, stored as such and shown even when thinking is hidden or folded.
     server.push(
-        Reply(content="Close the block with </think> here."),
+        Reply(content="musing\n</think>\n\nFirst answer"),
         Reply(content="A plain answer"),
     )
-    chat, _ = markdown_chat(server.url)
-    run_repl(chat, "q1\rq2\rq3\r" + CTRL_D)
+    chat, written = markdown_chat(server.url)
+    run_repl(chat, f"/think {mode}\rq1\rq2\rq3\r" + CTRL_D)
     assert chat.models_opening_think == set()
+    assert "A plain answer" in screen(written.getvalue())
     assert server.requests[2]["messages"][-2:] == [assistant("A plain answer"), user("q3")]
 
 

@@ -48,6 +48,14 @@ def cut(text: str, points: list[int]) -> list[str]:
     return [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
+def _occurrences(text: str, tag: str) -> list[int]:
+    found, at = [], text.find(tag)
+    while at >= 0:
+        found.append(at)
+        at = text.find(tag, at + 1)
+    return found
+
+
 def reference(text: str, starts_in_reasoning: bool = False) -> tuple[str, str, str, str]:
     """Split done by hand on the whole text.
 
@@ -56,8 +64,11 @@ def reference(text: str, starts_in_reasoning: bool = False) -> tuple[str, str, s
     stripped = text.lstrip()
     opened = stripped.startswith("<think>")
     body = stripped[len("<think>") :] if opened else text
-    head, close, tail = body.partition("</think>")
     in_reasoning = opened or starts_in_reasoning
+    head, close, tail = body.partition("</think>")
+    if not in_reasoning:  # in an answer, only a tag at a line start ends thinking
+        at = next((i for i in _occurrences(body, "</think>") if i == 0 or body[i - 1] == "\n"), -1)
+        head, close, tail = (body, "", "") if at < 0 else (body[:at], "</think>", body[at + 8 :])
     if not close:
         return (body, "", body, "") if in_reasoning else ("", body, "", body)
     tail = tail.lstrip()

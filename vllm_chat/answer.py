@@ -56,9 +56,6 @@ class AnswerStream:
         """Started as thinking (the template opens it) but no `</think>` ever came."""
         return self._starts_in_reasoning and not self._splitter.answer_text
 
-    def treat_reasoning_as_answer(self) -> None:
-        self._answer_override = self._splitter.reasoning_text
-
     @property
     def template_opens_think(self) -> bool:
         """The content closed a `</think>` it never opened: the template opens it."""
@@ -76,6 +73,12 @@ class AnswerStream:
     def finish(self, note: str | None = None) -> None:
         for kind, piece in self._splitter.finish():
             self._route(kind, piece)
+        if self.never_closed_think and note is None:
+            # Taken for a model whose template opens <think>, it answered without
+            # one: what came as thinking was the answer; show it as one if hidden.
+            self._answer_override = self._splitter.reasoning_text
+            if self._think != "show":
+                self._route("content", self._answer_override)
         self._end_reasoning()
         self._stop_spinner()
         renderer = self._renderer or self._make_renderer()

@@ -253,11 +253,8 @@ class Chat:
         stats.ended = time.perf_counter()
         answer.finish()
         self._learn_template(answer)
-        if answer.never_closed_think:
-            # Taken for a model whose template opens <think>, it answered without
-            # one: what showed as thinking was the answer.
+        if answer.never_closed_think:  # the guess was wrong: drop it
             self.models_opening_think.discard(self.model or "")
-            answer.treat_reasoning_as_answer()
         text = answer.answer_text
         self.conversation.add_assistant(text)
         if stats.usage is not None:

@@ -46,6 +46,7 @@ class ThinkSplitter:
         self._reasoning: list[str] = []
         self._answer: list[str] = []
         self._saw_unopened_close = False
+        self._last_content_char = ""  # "" at the start: a `</think>` there ends thinking
         self._finished = False
 
     @property
@@ -139,6 +140,10 @@ class ThinkSplitter:
             return ""
         self._held = ""
         self._emit(kind, text[:end], out)
+        if self._state == _CONTENT and self._last_content_char not in ("", "\n"):
+            # Mid-line, it is a model writing about tags, not the end of thinking.
+            self._emit(CONTENT, CLOSE_TAG, out)
+            return text[end + len(CLOSE_TAG) :]
         if self._state == _CONTENT:
             # Already shown as content, which cannot be undone; only the record changes.
             self._saw_unopened_close = True
@@ -151,6 +156,8 @@ class ThinkSplitter:
         if not text:
             return
         (self._reasoning if kind == REASONING else self._answer).append(text)
+        if kind == CONTENT:
+            self._last_content_char = text[-1]
         if out and out[-1][0] == kind:
             out[-1] = (kind, out[-1][1] + text)
         else:
