@@ -30,6 +30,7 @@ from tests.test_repl import CTRL_D, completions, drive, new_chat
 from vllm_chat import saved
 from vllm_chat.api import Client
 from vllm_chat.chat import Chat
+from vllm_chat.clipboard import code_blocks
 from vllm_chat.conversation import Conversation
 from vllm_chat.repl import Repl
 from vllm_chat.stream_markdown import MarkdownRenderer
@@ -857,3 +858,9 @@ def test_a_file_sent_with_a_cut_off_answer_is_not_sent_again(
     first, second = (request["messages"] for request in server.requests)
     assert "FILE BODY" in first[-1]["content"]
     assert second[-1] == {"role": "user", "content": "second"}
+
+
+def test_copy_sees_the_code_blocks_the_screen_shows() -> None:
+    # A fence-like line indented 4+ past the opening is code, for /copy as for the screen.
+    answer = "```md\nIndent code like this:\n    ```\n    code\n    ```\n```\n\nAfter.\n"
+    assert code_blocks(answer) == ["Indent code like this:\n    ```\n    code\n    ```"]

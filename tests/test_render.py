@@ -484,7 +484,7 @@ def foreign_escapes(output: str) -> str:
 
 def one_shot(document: str) -> list[str]:
     console = make_console()
-    console.print(Markdown(document))
+    console.print(Markdown(document, hyperlinks=False))  # as the renderer: URLs shown
     return screen_text(output_of(console))
 
 

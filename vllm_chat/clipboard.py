@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import base64
-import re
 
-_FENCE_OPEN = re.compile(r"^( *)(`{3,}|~{3,})([^`\n]*)$")
+from vllm_chat.fences import opening
 
 
 def osc52(text: str) -> str:
@@ -16,23 +15,17 @@ def osc52(text: str) -> str:
 def code_blocks(markdown: str) -> list[str]:
     """The contents of the fenced code blocks in `markdown`, in order."""
     blocks: list[str] = []
-    lines = markdown.split("\n")
-    index = 0
-    while index < len(lines):
-        opening = _FENCE_OPEN.match(lines[index])
-        index += 1
-        if not opening:
+    lines = iter(markdown.split("\n"))
+    for line in lines:
+        fence = opening(line)
+        if fence is None:
             continue
-        indent = len(opening.group(1))
-        char, length = opening.group(2)[0], len(opening.group(2))
         body: list[str] = []
-        while index < len(lines):
-            line = lines[index]
-            index += 1
-            stripped = line.strip()
-            if stripped.startswith(char * length) and not stripped.strip(char):
+        for inner in lines:
+            if fence.closed_by(inner):
                 break
             # The opening fence's indentation is not part of the code (CommonMark).
-            body.append(line[min(indent, len(line) - len(line.lstrip(" "))) :])
+            unindented = len(inner) - len(inner.lstrip(" "))
+            body.append(inner[min(fence.indent, unindented) :])
         blocks.append("\n".join(body))
     return blocks

@@ -24,9 +24,9 @@ from rich.markdown import Markdown
 from rich.segment import Segment
 from rich.text import Text
 
+from vllm_chat.fences import Fence, opening
 from vllm_chat.render import sanitize
 
-_FENCE = re.compile(r"(\s*)(`{3,}|~{3,})(.*)")
 _LIST_ITEM = re.compile(r"\s{0,3}(?:[-*+]|\d{1,9}[.)])(?:\s|$)")
 _HEADING = re.compile(r"#{1,6}(?:\s|$)")
 
@@ -48,7 +48,7 @@ class BlockSplitter:
         self._block: list[str] = []
         self._block_len = 0
         self._line: list[str] = []
-        self._fence: tuple[str, int, int] | None = None  # open fence: character, length, indent
+        self._fence: Fence | None = None
         self.fence_start = 0  # offset in `tail` of the open fence's first line
         self._blank_before = False
         self._block_started = False
@@ -88,11 +88,7 @@ class BlockSplitter:
 
     def _starts_new_block(self, line: str) -> bool:
         if self._fence is not None:
-            char, length, indent = self._fence
-            stripped = line.strip()
-            closes = stripped.startswith(char * length) and not stripped.strip(char)
-            # Indented 4 or more past the opening, a fence-like line is code.
-            if closes and len(line) - len(line.lstrip()) <= indent + 3:
+            if self._fence.closed_by(line):
                 self._fence = None
                 self._closed_block = not line[:1].isspace()
             return False
@@ -115,10 +111,8 @@ class BlockSplitter:
         self._block_is_list = self._block_is_list or is_list
         self._blank_before = False
         self._closed_block = bool(_HEADING.match(line))
-        fence = _FENCE.match(line)
-        # "```x```" at a line start is inline code: a backtick fence's info has no backtick.
-        if fence and not (fence.group(2)[0] == "`" and "`" in fence.group(3)):
-            self._fence = (fence.group(2)[0], len(fence.group(2)), len(fence.group(1)))
+        self._fence = opening(line)
+        if self._fence is not None:
             self._closed_block = False
         return new_block
 
