@@ -214,10 +214,10 @@ def test_ctrl_c_before_the_first_token_with_quick_exits_130(server: StandinServe
 def test_read_timeout_in_the_repl_is_one_line_and_the_session_goes_on(
     server: StandinServer, capsys
 ) -> None:
-    server.push(Reply(content="far too late", first_token_delay=5))
+    server.push(Reply(content="far too late", first_token_delay=30))
     started = time.monotonic()
     assert drive(new_chat(server.url, timeout=0.5), "slow\rnext\r" + CTRL_D) == 0
-    assert time.monotonic() - started < 4  # gave up long before the server answered
+    assert time.monotonic() - started < 20  # gave up long before the server answered
     captured = capsys.readouterr()
     line = only_line(captured.err)
     assert "--timeout" in line and "0.5 s" in line
@@ -240,13 +240,13 @@ def test_read_timeout_with_quick_exits_1_with_one_line(
     server: StandinServer, mute_listener: str, where: str
 ) -> None:
     if where == "silent-stream":
-        server.push(Reply(content="far too late", first_token_delay=5))
+        server.push(Reply(content="far too late", first_token_delay=30))
         url = server.url
     else:
         url = mute_listener
     started = time.monotonic()
     result = run_cli("--url", url, "--timeout", "0.5", "-q", "hi")
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 20  # did not wait for the server
     assert result.returncode == 1
     assert result.stdout == b""
     line = only_line(result.stderr)

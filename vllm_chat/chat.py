@@ -128,6 +128,12 @@ class Chat:
                 self.model = models[0].id
             return self.model
 
+    def switch_model(self, name: str) -> None:
+        """Use `name` from now on (after any start-up choice of the first model)."""
+        with self._model_lock:
+            self.model = name
+            self.context_tokens = None
+
     def _explain_missing_model(self, error: HTTPStatusError) -> HTTPStatusError:
         """A 404 about the model: say which models the server does have."""
         if "model" not in error.server_message.lower():

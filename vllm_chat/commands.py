@@ -190,7 +190,7 @@ def model_command(ctx: Context, arg: str) -> None:
         hint = f"; did you mean {close[0]}?" if close else ""
         ctx.error(f"unknown model {arg!r}{hint} (the server has: {', '.join(names) or 'none'})")
         return
-    chat.model = arg
+    chat.switch_model(arg)
     ctx.say(f"model: {arg}")
 
 
