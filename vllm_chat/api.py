@@ -298,8 +298,8 @@ def _parse_chunk(payload: str) -> list[StreamEvent]:
     # With n > 1, choices stream interleaved, one per chunk: only choice 0 is shown.
     first = (
         [c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0]
-        if isinstance(choices, list)
-        else []
+        if isinstance(choices, list) and choices
+        else ()
     )
     if first:
         choice = first[0]

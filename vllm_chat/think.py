@@ -25,6 +25,8 @@ _ANSWER = "answer"  # after the think block: everything is content
 
 def _partial_tag_len(text: str, tag: str) -> int:
     """Length of the longest end of `text` that is a proper prefix of `tag`."""
+    if "<" not in text[-(len(tag) - 1) :]:  # the common case, once per delta
+        return 0
     for size in range(min(len(tag) - 1, len(text)), 0, -1):
         if text.endswith(tag[:size]):
             return size
