@@ -37,8 +37,7 @@ class AnswerStream:
         self._answer_started = False
         self._reasoning_started: float | None = None
         self._reasoning_open = False
-        self.reasoning_deltas = 0
-        self.field_reasoning: list[str] = []
+        self._reasoning_deltas = 0
 
     @property
     def shown_anything(self) -> bool:
@@ -63,7 +62,6 @@ class AnswerStream:
 
     def reasoning(self, text: str) -> None:
         """A delta of the server's own reasoning field."""
-        self.field_reasoning.append(text)
         self._show_reasoning(text)
 
     def content(self, text: str) -> None:
@@ -96,7 +94,7 @@ class AnswerStream:
     def _show_reasoning(self, text: str) -> None:
         if self._reasoning_started is None:
             self._reasoning_started = time.perf_counter()
-        self.reasoning_deltas += 1
+        self._reasoning_deltas += 1
         if self._think == "hide" or self._answer_started:
             return
         self._reasoning_open = True
@@ -109,7 +107,7 @@ class AnswerStream:
         summary = None
         if self._think == "collapse" and self._reasoning_started is not None:
             seconds = time.perf_counter() - self._reasoning_started
-            summary = f"thought for {seconds:.1f} s, {self.reasoning_deltas} tokens"
+            summary = f"thought for {seconds:.1f} s, {self._reasoning_deltas} tokens"
         self._visible().end_reasoning(summary)
 
     def _visible(self) -> Renderer:
