@@ -170,17 +170,8 @@ class Client:
                 "the server sent a web page instead of an event stream; "
                 "is --url the API's base URL (usually ending in /v1)?"
             )
-        decoder = SSEDecoder()
         finished = any_event = False
-        for chunk in chunks:
-            for payload in decoder.feed(chunk):
-                if payload.strip() == "[DONE]":
-                    return
-                any_event = True
-                for event in _parse_chunk(payload):
-                    finished = finished or isinstance(event, Finish)
-                    yield event
-        for payload in decoder.close():
+        for payload in _payloads(chunks):
             if payload.strip() == "[DONE]":
                 return
             any_event = True
@@ -296,13 +287,12 @@ def _parse_chunk(payload: str) -> list[StreamEvent]:
     events: list[StreamEvent] = []
     choices = chunk.get("choices")
     # With n > 1, choices stream interleaved, one per chunk: only choice 0 is shown.
-    first = (
-        [c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0]
-        if isinstance(choices, list) and choices
-        else ()
+    choice = (
+        next((c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), None)
+        if isinstance(choices, list)
+        else None
     )
-    if first:
-        choice = first[0]
+    if choice is not None:
         delta = choice.get("delta") or {}
         if not isinstance(delta, dict):
             return [BadEvent(payload)]
@@ -317,6 +307,14 @@ def _parse_chunk(payload: str) -> list[StreamEvent]:
     if isinstance(usage, dict):
         events.append(_usage(usage))
     return events
+
+
+def _payloads(chunks: Iterator[bytes]) -> Iterator[str]:
+    """The `data` payloads of the event stream in `chunks`, the last one included."""
+    decoder = SSEDecoder()
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.close()
 
 
 def _release_after_body(response: requests.Response, chunks: Iterator[bytes]) -> None:

@@ -39,6 +39,7 @@ class NothingToRetry(ApiError):
 
 
 def plain_to_stdout() -> Renderer:
+    """The renderer of a `Chat` that was given none: the answer as text on stdout."""
     return PlainRenderer(sys.stdout, sys.stderr)
 
 
@@ -92,7 +93,7 @@ class Chat:
     conversation: Conversation = field(default_factory=Conversation)
     sampling: dict[str, Any] = field(default_factory=dict)
     stats: bool = False
-    make_renderer: Callable[[], Renderer] = field(default=lambda: plain_to_stdout())
+    make_renderer: Callable[[], Renderer] = plain_to_stdout
     make_spinner: Callable[[], AbstractContextManager[object] | None] = lambda: None
     report: Callable[..., None] = status_line
     think: str = "show"  # "show", "hide" or "collapse"
@@ -240,7 +241,7 @@ class Chat:
                 answer.finish(note if answer.shown_anything else None)
             if interrupted and not answer.shown_anything:
                 self.report("[interrupted before the answer began]", kind="warn")
-            self._learn_template(answer)
+            self._learn_template(answer, complete=False)
             if answer.answer_text:
                 self.conversation.add_assistant(answer.answer_text, partial=True)
             else:
@@ -259,8 +260,6 @@ class Chat:
         stats.ended = time.perf_counter()
         answer.finish()
         self._learn_template(answer)
-        if answer.never_closed_think:  # the guess was wrong: drop it
-            self.models_opening_think.discard(self.model or "")
         text = answer.answer_text
         self.conversation.add_assistant(text)
         if stats.usage is not None:
@@ -276,9 +275,14 @@ class Chat:
         self.conversation.drop_unanswered()
         self.unsent = content
 
-    def _learn_template(self, answer: AnswerStream) -> None:
-        if answer.template_opens_think and self.model is not None:
+    def _learn_template(self, answer: AnswerStream, *, complete: bool = True) -> None:
+        """Does this model's chat template open `<think>`? Each answer tells a little."""
+        if self.model is None:
+            return
+        if answer.template_opens_think:
             self.models_opening_think.add(self.model)
+        elif complete and answer.never_closed_think:  # the guess was wrong
+            self.models_opening_think.discard(self.model)
 
     def undo(self) -> int:
         """Forget the last exchange, and a failed message waiting for /retry; how many went."""

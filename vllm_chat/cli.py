@@ -20,6 +20,7 @@ from vllm_chat.defaults import (
     DEFAULT_READ_TIMEOUT,
     DEFAULT_THINK,
     KEY_ORIGINS,
+    RESERVED_BODY_KEYS,
     THINK_MODES,
 )
 
@@ -70,8 +71,6 @@ def _positive_number(text: str) -> float:
 def _json_object(text: str) -> dict[str, object]:
     """--extra-body: a JSON object that can be merged into a request body."""
     import json
-
-    from vllm_chat.config import RESERVED_BODY_KEYS
 
     def no_constant(name: str) -> object:
         raise ValueError(f"{name} is not a JSON number")
@@ -473,11 +472,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_normalise(sys.argv[1:] if argv is None else argv, parser))
     settings = settings_from_args(args, read_config(args, parser))
-    from vllm_chat.settings import key_is_sendable
-
     if not settings.url.startswith(("http://", "https://")):
         origin = "--url" if args.url is not None else "OPENAI_BASE_URL"
         parser.error(f"{origin} must start with http:// or https://, got {settings.url!r}")
+    from vllm_chat.settings import key_is_sendable
+
     if not key_is_sendable(settings.api_key):
         origin = KEY_ORIGINS.get(settings.api_key_source, "the API key")
         parser.error(f"the API key ({origin}) contains control characters (not shown)")

@@ -25,8 +25,9 @@ class SafeFileHistory(FileHistory):
     def load_history_strings(self) -> Iterable[str]:
         try:
             path = Path(self.filename)
-            trim_history_file(path, self._max_entries)
-            if not is_well_formed(path.read_bytes()):
+            data = path.read_bytes()
+            trim_history_file(path, data, self._max_entries)
+            if not is_well_formed(data):
                 status_line(
                     f"the history file {path} has lines that are not history entries "
                     "(or not UTF-8); they are skipped",
@@ -68,11 +69,11 @@ def is_well_formed(data: bytes) -> bool:
     return all(not line or line[0] in "#+" for line in text.split("\n"))
 
 
-def trim_history_file(path: Path, keep: int) -> None:
-    """Keep the newest `keep` entries; the file is replaced atomically."""
-    if not path.exists() or path.stat().st_size < keep * 8:  # too small to hold `keep`
+def trim_history_file(path: Path, data: bytes, keep: int) -> None:
+    """Keep the newest `keep` entries of `data`, read from `path`; replaced atomically."""
+    if len(data) < keep * 8:  # too small to hold `keep` entries
         return
-    entries = _entries(path.read_bytes())
+    entries = _entries(data)
     if len(entries) <= keep:
         return
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".history-")
