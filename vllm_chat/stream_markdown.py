@@ -377,3 +377,10 @@ class MarkdownRenderer:
             self._live.start()
         self._live.update(self._tail_view(), refresh=True)
         self.redraws += 1
+
+
+def render_once(text: str, console: Console, *, code_theme: str = "monokai") -> None:
+    """Print a finished answer rendered in one go: what streaming it must look like."""
+    renderer = MarkdownRenderer(console, code_theme=code_theme, clock=lambda: 0.0)
+    renderer.feed(text)
+    renderer.finish()
