@@ -8,6 +8,7 @@ assertions read the emulated screen (and the lines scrolled off its top).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import termios
 import time
@@ -114,7 +115,9 @@ def assert_rendered_markdown(text: str) -> None:
     assert "def fibonacci(n: int) -> list[int]:" in text
     assert "print(fibonacci(10))" in text
     assert "standin server" in text
-    assert "```" not in text
+    # Code is shown as exactly its code, between its (dim) fence lines: copyable as Markdown.
+    assert re.search(r"^```python\ndef fibonacci\(n: int\) -> list\[int\]:$", text, re.M)
+    assert re.search(r"^print\(fibonacci\(10\)\)\n```$", text, re.M)
     assert "**" not in text
     assert "# Streaming" not in text
     assert "|-----" not in text

@@ -13,11 +13,10 @@ from pathlib import Path
 import pyte
 import pytest
 from rich.console import Console
-from rich.markdown import Markdown
 
 from tests.standin import MARKDOWN_SAMPLE
 from vllm_chat.render import PlainRenderer, sanitize
-from vllm_chat.stream_markdown import BlockSplitter, MarkdownRenderer
+from vllm_chat.stream_markdown import BlockSplitter, MarkdownRenderer, render_once
 
 # -- sanitize -----------------------------------------------------------------------
 
@@ -474,7 +473,7 @@ def stream(
 
 
 # Rich's own cursor controls for the live region; anything else would come from the text.
-_RICH_CONTROLS = re.compile(r"\x1b\[(?:\?25[lh]|\d*[ABCDGK])")
+_RICH_CONTROLS = re.compile(r"\x1b\[(?:\?25[lh]|\d*[ABCDGJK])")
 
 
 def foreign_escapes(output: str) -> str:
@@ -484,7 +483,7 @@ def foreign_escapes(output: str) -> str:
 
 def one_shot(document: str) -> list[str]:
     console = make_console()
-    console.print(Markdown(document, hyperlinks=False))  # as the renderer: URLs shown
+    render_once(document, console)
     return screen_text(output_of(console))
 
 

@@ -44,6 +44,34 @@ def sanitize(text: str) -> str:
     return _CONTROLS.sub(_visible, _ESCAPES.sub("", text))
 
 
+class LineEnds:
+    """CRLF and lone CR become LF, also when a delta ends between the two.
+
+    A server's tokenizer may send `\r` and `\n` as separate tokens; each delta
+    normalised alone would leave a `\r` for the screen to show as `␍`.
+    """
+
+    def __init__(self) -> None:
+        self._held_cr = False
+
+    def feed(self, text: str) -> str:
+        if not self._held_cr and "\r" not in text:
+            return text
+        if self._held_cr:
+            text, self._held_cr = "\r" + text, False
+        if text.endswith("\r"):
+            text, self._held_cr = text[:-1], True
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def finish(self) -> str:
+        """What is still held back at the end of the answer."""
+        held, self._held_cr = self._held_cr, False
+        return "\n" if held else ""
+
+    def whole(self, text: str) -> str:
+        return self.feed(text) + self.finish()
+
+
 def color_enabled(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
@@ -80,6 +108,7 @@ class PlainRenderer:
         self._last = "\n"
         self._reasoning_open = False
         self._color = color_enabled(out)
+        self._line_ends = LineEnds()
 
     def feed_reasoning(self, text: str) -> None:
         if self._side is None:
@@ -103,9 +132,10 @@ class PlainRenderer:
         if not text:
             return
         self.end_reasoning()
-        self._write(sanitize(text) if self._terminal else text)
+        self._write(sanitize(self._line_ends.feed(text)) if self._terminal else text)
 
     def finish(self, note: str | None = None) -> None:
+        self._write(self._line_ends.finish())
         if self._last != "\n":
             self._write("\n")
         if self._bytes is not None:

@@ -16,21 +16,18 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
-from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-from rich.live import Live
-from rich.markdown import Markdown
-from rich.segment import Segment
+from rich.console import Console
 from rich.text import Text
 
+from vllm_chat.answer_markdown import Lines, markdown_lines, renderable_lines
 from vllm_chat.fences import Fence, opening
-from vllm_chat.render import sanitize
+from vllm_chat.live_region import LiveRegion
+from vllm_chat.render import LineEnds, sanitize
 
 _LIST_ITEM = re.compile(r"\s{0,3}(?:[-*+]|\d{1,9}[.)])(?:\s|$)")
 _HEADING = re.compile(r"#{1,6}(?:\s|$)")
-
-Lines = list[list[Segment]]
 
 
 class BlockSplitter:
@@ -137,51 +134,6 @@ def _last_lines(text: str, count: int) -> str:
     return text[start + 1 :]
 
 
-class _Lines:
-    """Pre-rendered lines, printed as they are."""
-
-    def __init__(self, lines: Lines) -> None:
-        self._lines = lines
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for line in self._lines:
-            yield from line
-            yield Segment.line()
-
-
-def _is_empty(line: list[Segment]) -> bool:
-    return not any(segment.text for segment in line)
-
-
-def _trim(lines: Lines) -> Lines:
-    """Drop the empty lines `rich` puts around some blocks; we space blocks ourselves."""
-    start, end = 0, len(lines)
-    while start < end and _is_empty(lines[start]):
-        start += 1
-    while end > start and _is_empty(lines[end - 1]):
-        end -= 1
-    return lines[start:end]
-
-
-class _TailView:
-    """The live region: the tail rendered once per update, cropped to the screen."""
-
-    def __init__(self, renderable: RenderableType) -> None:
-        self._renderable = renderable
-        self._cache: tuple[int, int, Lines] | None = None
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        height = max(1, console.size.height - 1)
-        key = (options.max_width, height)
-        if self._cache is None or self._cache[:2] != key:
-            lines = _trim(console.render_lines(self._renderable, options, pad=False))
-            # Taller than the screen: keep the growing end in view. Lines that
-            # scroll out of this region are reprinted whole by the block commit,
-            # so nothing appears twice in the scrollback.
-            self._cache = (*key, lines[-height:])
-        yield from _Lines(self._cache[2]).__rich_console__(console, options)
-
-
 class MarkdownRenderer:
     """Streams an answer (and its reasoning) to a terminal as Markdown."""
 
@@ -200,7 +152,8 @@ class MarkdownRenderer:
         self._interval = 1.0 / refresh_per_second
         self._clock = clock
         self._last_refresh = float("-inf")
-        self._live: Live | None = None
+        self._region = LiveRegion(self.console)
+        self._line_ends = LineEnds()
         self._blocks = BlockSplitter()
         self._finished: list[str] = []  # blocks finished since the last redraw
         self._reasoning = ""  # the thinking so far, shown live until the answer starts
@@ -212,6 +165,10 @@ class MarkdownRenderer:
         self._use_timer = clock is time.monotonic
         self._timer: threading.Timer | None = None
         self._lock = threading.RLock()
+
+    @property
+    def bytes_written(self) -> int:
+        return self._region.bytes_written
 
     # -- the Renderer protocol -------------------------------------------------
     def feed_reasoning(self, text: str) -> None:
@@ -226,7 +183,7 @@ class MarkdownRenderer:
             self._close_reasoning(summary)
 
     def feed(self, text: str) -> None:
-        text = sanitize(text)
+        text = sanitize(self._line_ends.feed(text))
         if not text:
             return
         with self._lock:
@@ -240,16 +197,19 @@ class MarkdownRenderer:
                 self._timer.cancel()
                 self._timer = None
             self._close_reasoning()
-            if self._live is not None:
-                self._live.stop()  # transient: the live region is erased
-                self._live = None
+            self._finished += self._blocks.append(self._line_ends.finish())
             self._finished.append(self._blocks.tail)
-            self._print_finished()
+            self._region.show([], above=self._take_finished())
+            self._region.close()
             self._blocks = BlockSplitter()
             if note:
                 self.console.print(Text(f"[{note}]", style="yellow"))
 
     # -- internals -------------------------------------------------------------
+    @property
+    def _width(self) -> int:
+        return self.console.size.width
+
     def _add_reasoning(self, text: str) -> None:
         # Reasoning stays in the live region until the answer starts: then it is
         # printed whole, once, or folded into the summary line.
@@ -265,14 +225,19 @@ class MarkdownRenderer:
         header = Text("Thinking…", style="dim bold")
         if summary:
             header.append(f" {summary}", style="dim")
-        lines = self.console.render_lines(header, pad=False)
+        lines = renderable_lines(self.console, header, self._width)
         if not summary and reasoning:
             renderable = Text(reasoning, style=self.REASONING_STYLE)
-            lines += self.console.render_lines(renderable, pad=False)
-        if self._printed_any:
-            lines = [[], *lines]
-        self._print(lines)
-        self._printed_any = True  # the answer starts after a blank line
+            lines += renderable_lines(self.console, renderable, self._width)
+        self._region.show(self._tail_lines(), above=self._spaced(lines))
+
+    def _spaced(self, lines: Lines) -> Lines:
+        """A block's lines, after a blank line if something was printed before."""
+        if not lines:
+            return lines
+        spaced = [[], *lines] if self._printed_any else lines
+        self._printed_any = True
+        return spaced
 
     def _reasoning_view(self) -> Text:
         """The thinking's last screenful: a redraw costs the same however long it is."""
@@ -283,43 +248,34 @@ class MarkdownRenderer:
             start = text.rfind("\n", 0, start)
             if start == -1:
                 break
-        start = max(start + 1, len(text) - height * self.console.size.width)
+        start = max(start + 1, len(text) - height * self._width)
         view = Text("Thinking…\n" if start == 0 else "", style="dim bold")
         view.append(text[start:], style=self.REASONING_STYLE)
         return view
 
-    def _print_finished(self) -> bool:
-        """Print the blocks finished since the last redraw, rendered together.
+    def _take_finished(self) -> Lines:
+        """The blocks finished since the last redraw, rendered together.
 
         Blocks arrive many per redraw when the server is fast; one render for
-        all of them saves a Markdown parser and a tail redraw per block.
+        all of them saves a Markdown parser per block.
         """
         text, self._finished = "".join(self._finished), []
         if not text.strip():
-            return False
-        lines = _trim(self.console.render_lines(self._markdown(text), pad=False))
-        if not lines:
-            return False
-        if self._printed_any:
-            lines = [[], *lines]
-        self._printed_any = True
-        self._print(lines)
-        return True
+            return []
+        return self._spaced(markdown_lines(self.console, text, self._width, self._code_theme))
 
-    def _print(self, lines: Iterable[list[Segment]]) -> None:
-        if self._live is not None:
-            # Swap the tail first: the print redraws the live region below it.
-            self._live.update(self._tail_view(), refresh=False)
-        self.console.print(_Lines(list(lines)))
-
-    def _markdown(self, text: str) -> Markdown:
-        # hyperlinks=False: a link shows its URL; a model cannot hide one behind text.
-        return Markdown(text, code_theme=self._code_theme, hyperlinks=False)
-
-    def _tail_view(self) -> _TailView:
+    def _tail_lines(self) -> Lines:
+        """The live region: the unfinished tail (or the thinking), cropped to the screen."""
+        height = max(1, self.console.size.height - 1)
         if self._reasoning_open:
-            return _TailView(self._reasoning_view())
-        return _TailView(self._markdown(self._live_source()))
+            return renderable_lines(self.console, self._reasoning_view(), self._width)[-height:]
+        source = self._live_source()
+        if not source.strip():
+            return []
+        lines = markdown_lines(self.console, source, self._width, self._code_theme)
+        if self._printed_any and lines:
+            lines = [[], *lines]
+        return lines[-height:]
 
     def _live_source(self) -> str:
         """The tail's text; for a tail taller than the screen, only what fits.
@@ -362,25 +318,13 @@ class MarkdownRenderer:
 
     def _redraw(self, now: float) -> None:
         self._last_refresh = now
-        if self._print_finished() and self._live is not None:
-            self.redraws += 1  # printing above the live region redrew the new tail
-            return
-        if self._live is None:
-            self._live = Live(
-                console=self.console,
-                auto_refresh=False,
-                transient=True,
-                redirect_stdout=False,
-                redirect_stderr=False,
-                vertical_overflow="visible",
-            )
-            self._live.start()
-        self._live.update(self._tail_view(), refresh=True)
+        above = self._take_finished()
+        self._region.show(self._tail_lines(), above=above)
         self.redraws += 1
 
 
 def render_once(text: str, console: Console, *, code_theme: str = "monokai") -> None:
     """Print a finished answer rendered in one go: what streaming it must look like."""
-    renderer = MarkdownRenderer(console, code_theme=code_theme, clock=lambda: 0.0)
-    renderer.feed(text)
-    renderer.finish()
+    text = sanitize(LineEnds().whole(text))
+    lines = markdown_lines(console, text, console.size.width, code_theme) if text.strip() else []
+    LiveRegion(console).show([], above=lines)
