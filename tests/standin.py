@@ -1,9 +1,10 @@
 """A stand-in for vLLM's OpenAI-compatible server, for tests and ``make demo``.
 
-Serves ``GET /v1/models`` and ``POST /v1/chat/completions`` on a loopback address with the
-wire shapes vLLM uses: server-sent events over chunked transfer encoding, vLLM's error
-bodies, FastAPI's 404 body. Each chat request answers with the next scripted :class:`Reply`
-(see :meth:`StandinServer.push`), or with :meth:`StandinServer.default_reply`.
+Serves ``GET /v1/models``, ``POST /v1/chat/completions`` and ``POST /tokenize`` (at the
+root, as vLLM does) on a loopback address with the wire shapes vLLM uses: server-sent
+events over chunked transfer encoding, vLLM's error bodies, FastAPI's 404 body. Each chat
+request answers with the next scripted :class:`Reply` (see :meth:`StandinServer.push`), or
+with :meth:`StandinServer.default_reply`.
 
 Standard library only, so ``python -m tests.standin`` runs anywhere.
 """
@@ -17,6 +18,7 @@ import ipaddress
 import itertools
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -25,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -196,6 +198,12 @@ def _prompt_tokens(messages: Any) -> int:
         return 1
     chars = sum(len(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
     return max(1, chars // 4)
+
+
+def _bpe_pieces(text: str) -> list[str]:
+    """`text` cut into word tokens spelt like byte-level BPE's: ``Ġ`` space, ``Ċ`` newline."""
+    spelt = text.replace(" ", "Ġ").replace("\n", "Ċ")
+    return re.findall(r"[ĠĊ]*[^ĠĊ]+|[ĠĊ]+", spelt)
 
 
 def _split_points(data: bytes) -> list[int]:
@@ -393,7 +401,16 @@ class _Handler(BaseHTTPRequestHandler):
             if key is not None and self.headers.get("Authorization") != f"Bearer {key}":
                 self._send_json(401, {"error": "Unauthorized"})
                 return
-        routes = {"/v1/models": "GET", "/v1/chat/completions": "POST", "/health": "GET"}
+        routes = {
+            "/v1/models": "GET",
+            "/v1/chat/completions": "POST",
+            "/health": "GET",
+            "/tokenize": "POST",
+        }
+        if path == "/tokenize":
+            standin._record_tokenize(body)
+            if not standin.serves_tokenize:
+                del routes["/tokenize"]
         if path not in routes:
             self._send_json(404, {"detail": "Not Found"})
         elif routes[path] != method:
@@ -402,6 +419,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._models()
         elif path == "/health":
             self._send_static(200, b"", "application/json")
+        elif path == "/tokenize":
+            self._tokenize(body)
         else:
             self._chat(body)
 
@@ -425,6 +444,52 @@ class _Handler(BaseHTTPRequestHandler):
             for model in list(standin.models)
         ]
         self._send_json(200, {"object": "list", "data": data})
+
+    def _tokenize(self, raw: bytes) -> None:
+        """vLLM's chat tokenization: the prompt the chat template makes, as tokens.
+
+        The template is ChatML; with ``template_opens_think`` its generation prompt
+        ends in ``<think>\\n`` (like DeepSeek-R1's), and ``enable_thinking: false`` in
+        ``chat_template_kwargs`` closes an empty block instead (like Qwen3's).
+        Token strings are spelt the byte-level BPE way: ``Ġ`` a space, ``Ċ`` a newline.
+        """
+        standin = self.server.standin
+        try:
+            req = json.loads(raw)
+        except ValueError as exc:
+            self._send_json(400, vllm_error(f"Invalid JSON in request body: {exc}", 400))
+            return
+        if not isinstance(req, dict):
+            self._send_json(400, vllm_error("Request body must be a JSON object.", 400))
+            return
+        messages, model = req.get("messages"), req.get("model")
+        if not isinstance(messages, list):
+            self._send_json(400, vllm_error("messages: must be a list", 400, "messages"))
+            return
+        if model is not None and model not in standin.models:
+            message = f"The model `{model}` does not exist."
+            self._send_json(404, vllm_error(message, 404, "model"))
+            return
+        kwargs = req.get("chat_template_kwargs") or {}
+        strs: list[str] = []
+        for message in messages:
+            if isinstance(message, dict):
+                role = str(message.get("role"))
+                text = _text_of(message.get("content"))
+                strs += ["<|im_start|>", role, "Ċ", *_bpe_pieces(text), "<|im_end|>", "Ċ"]
+        if req.get("add_generation_prompt", True):
+            strs += ["<|im_start|>", "assistant", "Ċ"]
+            if isinstance(kwargs, dict) and kwargs.get("enable_thinking") is False:
+                strs += ["<think>", "ĊĊ", "</think>", "ĊĊ"]
+            elif standin._opens_think(model):
+                strs += ["<think>", "Ċ"]
+        answer: dict[str, Any] = {
+            "count": len(strs),
+            "max_model_len": standin.max_model_len,
+            "tokens": [1000 + i for i in range(len(strs))],
+            "token_strs": strs if req.get("return_token_strs") else None,
+        }
+        self._send_json(200, answer)
 
     def _chat(self, raw: bytes) -> None:
         standin = self.server.standin
@@ -651,6 +716,8 @@ class StandinServer:
         host: str = "127.0.0.1",
         max_model_len: int = 4096,
         port: int = 0,
+        template_opens_think: bool | Collection[str] = False,
+        serves_tokenize: bool = True,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"standin server only binds loopback addresses, not {host!r}")
@@ -665,6 +732,10 @@ class StandinServer:
         self.aborted = 0
         self.models_calls = 0
         self.models_delay = 0.0  # seconds GET /models waits before it answers
+        # /tokenize's prompt ends in <think>: for every model (True) or the models named.
+        self.template_opens_think = template_opens_think
+        self.serves_tokenize = serves_tokenize  # False: /tokenize is a 404, as on llama.cpp
+        self.tokenize_requests: list[Any] = []  # POST /tokenize bodies (None if not JSON)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._replies: collections.deque[Reply] = collections.deque()
@@ -769,6 +840,18 @@ class StandinServer:
         with self._lock:
             self.headers.append(headers)
 
+    def _record_tokenize(self, raw: bytes) -> None:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        with self._lock:
+            self.tokenize_requests.append(body)
+
+    def _opens_think(self, model: Any) -> bool:
+        opens = self.template_opens_think
+        return opens if isinstance(opens, bool) else model in opens
+
     def _record_request(self, body: dict) -> None:
         with self._changed:
             self.requests.append(body)
@@ -820,6 +903,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     parser.add_argument("--api-key", default=None, help="require this bearer token")
     parser.add_argument(
+        "--template-opens-think",
+        action="store_true",
+        help="/tokenize's prompt ends in <think>, like a thinking model's chat template",
+    )
+    parser.add_argument(
         "--run",
         nargs=argparse.REMAINDER,
         metavar="CMD",
@@ -830,7 +918,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--run needs a command")
     if not _is_loopback(args.host):
         parser.error(f"--host must be a loopback address, not {args.host!r}")
-    server = StandinServer(host=args.host, api_key=args.api_key, port=args.port)
+    server = StandinServer(
+        host=args.host,
+        api_key=args.api_key,
+        port=args.port,
+        template_opens_think=args.template_opens_think,
+    )
     try:
         server.start()
     except OSError as exc:

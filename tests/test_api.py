@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -594,3 +596,107 @@ def test_error_message_html_title_is_one_line() -> None:
     raw = b"<html><head><title>503 Service\n  Temporarily Unavailable</title></head></html>"
     expected = "an HTML page: 503 Service Temporarily Unavailable"
     assert api.error_message(raw, "text/html") == expected
+
+
+# -- tokenize: the chat template's prompt ------------------------------------------
+
+
+def test_tokenize_chat_asks_the_server_root_and_gives_the_token_strings(
+    server_factory: Callable[..., StandinServer],
+) -> None:
+    server = server_factory(template_opens_think=True)
+    client = Client(server.url + "/")  # at /tokenize, not /v1/tokenize
+    messages = [{"role": "user", "content": "hi there"}]
+    strs = client.tokenize_chat("standin-model", messages, {"reasoning_effort": "low"})
+    assert strs is not None and strs[-2:] == ["<think>", "Ċ"]
+    assert "".join(strs).startswith("<|im_start|>userĊhiĠthere<|im_end|>")
+    assert server.tokenize_requests == [
+        {
+            "model": "standin-model",
+            "messages": messages,
+            "add_generation_prompt": True,
+            "return_token_strs": True,
+            "chat_template_kwargs": {"reasoning_effort": "low"},
+        }
+    ]
+    assert server.requests == []  # no chat request was made
+    assert Client("http://127.0.0.1:8000/v1").server_root == "http://127.0.0.1:8000"
+    assert Client("http://gpu/vllm/").server_root == "http://gpu/vllm"
+
+
+class _ScriptedTokenize:
+    """A loopback server answering every request with one scripted reply."""
+
+    def __init__(self, status: int, body: bytes, content_type: str, delay: float = 0.0):
+        script = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                script.paths.append(self.path)
+                time.sleep(script.delay)
+                self.send_response(script.status)
+                self.send_header("Content-Type", script.content_type)
+                self.send_header("Content-Length", str(len(script.body)))
+                self.end_headers()
+                self.wfile.write(script.body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.status, self.body, self.content_type, self.delay = status, body, content_type, delay
+        self.paths: list[str] = []
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type"),
+    [
+        (404, b'{"detail":"Not Found"}', "application/json"),  # not vLLM
+        (405, b'{"detail":"Method Not Allowed"}', "application/json"),
+        (501, b"not implemented", "text/plain"),
+        (401, b'{"error":"Unauthorized"}', "application/json"),
+        (500, b"", "text/plain"),
+        (200, b"<html><body>a proxy page</body></html>", "text/html"),
+        (200, b"[1, 2]", "application/json"),
+        (200, b'{"count": 2, "tokens": [1, 2]}', "application/json"),  # an older vLLM
+        (200, b'{"token_strs": null}', "application/json"),
+        (200, b'{"token_strs": ["a", 7]}', "application/json"),
+        (200, b'{"token_strs": "<think>"}', "application/json"),
+    ],
+)
+def test_tokenize_chat_is_none_for_any_other_answer(
+    status: int, body: bytes, content_type: str
+) -> None:
+    scripted = _ScriptedTokenize(status, body, content_type)
+    try:
+        client = Client(scripted.url)
+        assert client.tokenize_chat("m", [{"role": "user", "content": "x"}]) is None
+        assert scripted.paths == ["/tokenize"]
+    finally:
+        scripted.stop()
+
+
+def test_tokenize_chat_is_none_when_nothing_answers_or_too_slowly() -> None:
+    assert Client(f"http://127.0.0.1:{free_port()}/v1").tokenize_chat("m", []) is None
+    scripted = _ScriptedTokenize(200, b'{"token_strs": ["<think>"]}', "application/json", 1.0)
+    try:
+        started = time.monotonic()
+        assert Client(scripted.url).tokenize_chat("m", [], timeout=0.2) is None
+        assert time.monotonic() - started < 0.9
+        assert Client(scripted.url).tokenize_chat("m", []) == ["<think>"]  # within 2 s
+    finally:
+        scripted.stop()

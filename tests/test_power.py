@@ -548,7 +548,13 @@ def test_think_tags_in_the_content_are_split_off(server: StandinServer) -> None:
     ]
 
 
-def test_a_template_that_opens_think_is_learned_for_the_model(server: StandinServer) -> None:
+NO_KWARGS = "null"  # the JSON of absent chat_template_kwargs, in Chat.think_templates keys
+
+
+def test_a_template_that_opens_think_is_learned_from_the_servers_tokenize(
+    server_factory,
+) -> None:
+    server = server_factory(template_opens_think={"standin-model"})
     server.push(
         Reply(content="pondering\n</think>\n\nThe answer", chunk_chars=3),
         Reply(content="more musing\n</think>\n\nSecond answer", chunk_chars=3),
@@ -556,12 +562,25 @@ def test_a_template_that_opens_think_is_learned_for_the_model(server: StandinSer
     )
     chat, written = markdown_chat(server.url)
     run_repl(chat, "q1\rq2\r/model standin-model-large\rq3\rq4\r" + CTRL_D)
-    shown = screen(written.getvalue())
-    assert chat.models_opening_think == {"standin-model"}
+    raw = written.getvalue()
+    shown = screen(raw)
+    # Asked once per model, at the server's root, before the first answer.
+    assert [(r["model"], r["messages"]) for r in server.tokenize_requests] == [
+        ("standin-model", [user("q1")]),
+        ("standin-model-large", [user("q3")]),
+    ]
+    for request in server.tokenize_requests:
+        assert request["add_generation_prompt"] is True and request["return_token_strs"] is True
+        assert "chat_template_kwargs" not in request
+    assert chat.think_templates == {
+        ("standin-model", NO_KWARGS): True,
+        ("standin-model-large", NO_KWARGS): False,
+    }
     assert "think>" not in shown
-    # The second answer started without a tag: reasoning (dimmed) from its first word.
+    # Both answers started without a tag: reasoning (dimmed) from their first word.
+    assert re.search(r"Thinking…\s*\n\s*pondering\s*\n", shown), shown
     assert re.search(r"Thinking…\s*\n\s*more musing\s*\n", shown), shown
-    assert re.search(r"\x1b\[2;3mmore musing", written.getvalue())
+    assert re.search(r"\x1b\[2;3mpondering", raw) and re.search(r"\x1b\[2;3mmore musing", raw)
     assert "Second answer" in shown
     # Another model is not affected: its tag-less answer is an answer.
     assert re.search(r"^plain reply$", shown, re.M)
@@ -579,28 +598,157 @@ def test_a_tag_mentioned_mid_line_is_just_text(server: StandinServer) -> None:
     server.push(Reply(content="Close the block with </think> here."))
     chat, written = markdown_chat(server.url)
     run_repl(chat, "q1\rq2\r" + CTRL_D)
-    assert chat.models_opening_think == set()
-    # Shown as an answer (Markdown drops the bare tag as inline HTML, as a one-shot render does).
-    assert "Close the block with  here." in screen(written.getvalue())
-    assert "Thinking" not in screen(written.getvalue())
+    assert chat.think_templates == {("standin-model", NO_KWARGS): False}
+    shown = screen(written.getvalue())
+    assert "Close the block with" in shown and "here." in shown
+    assert "Thinking" not in shown
     assert server.requests[1]["messages"][1] == assistant("Close the block with </think> here.")
+
+
+CODE_ABOUT_TEMPLATES = (
+    "The chat template opens the block; the model closes it on a line of its own:\n"
+    "\n"
+    "```text\n"
+    "<|im_start|>assistant\n"
+    "<think>\n"
+    "reasoning goes here\n"
+    "</think>\n"
+    "\n"
+    "the answer\n"
+    "```\n"
+    "\n"
+    "That is the whole trick."
+)
+PROSE_AFTER_THE_START = "First the answer.\n</think>\nThen more of the answer, </think> and all."
+
+
+@pytest.mark.parametrize("content", [CODE_ABOUT_TEMPLATES, PROSE_AFTER_THE_START])
+@pytest.mark.parametrize("mode", ["show", "hide"])
+def test_a_close_tag_at_a_line_start_after_the_answer_began_is_answer(
+    server: StandinServer, content: str, mode: str
+) -> None:
+    server.push(Reply(content=content, chunk_chars=3), Reply(content="Next answer."))
+    chat, written = markdown_chat(server.url)
+    run_repl(chat, f"/think {mode}\rq1\rq2\rq3\r" + CTRL_D)
+    raw = written.getvalue()
+    shown = screen(raw)
+    # Stored and sent back whole, to the character; nothing taken for thinking.
+    assert server.requests[1]["messages"] == [user("q1"), assistant(content), user("q2")]
+    assert server.requests[2]["messages"][-2:] == [assistant("Next answer."), user("q3")]
+    assert chat.think_templates == {("standin-model", NO_KWARGS): False}
+    assert len(server.tokenize_requests) == 1
+    # The next answer is an answer, not drawn as thinking.
+    assert "Thinking" not in shown and "\x1b[2;3m" not in raw
+    assert re.search(r"^Next answer\.$", shown, re.M), shown
+    assert "the answer" in shown or "Then more of the answer" in shown
+
+
+def test_after_the_think_block_a_close_tag_in_code_is_answer(server_factory) -> None:
+    server = server_factory(template_opens_think=True)
+    answer = "Like this:\n\n```\n</think>\n```\n\nDone."
+    server.push(
+        Reply(content="musing\n</think>\n\n" + answer, chunk_chars=3),
+        Reply(content="more\n</think>\n\nok"),
+    )
+    chat, written = markdown_chat(server.url)
+    run_repl(chat, "q1\rq2\r" + CTRL_D)
+    shown = screen(written.getvalue())
+    assert re.search(r"Thinking…\s*\n\s*musing\s*\n", shown), shown
+    assert "Done." in shown
+    assert server.requests[1]["messages"][1] == assistant(answer)
+    assert chat.think_templates == {("standin-model", NO_KWARGS): True}
+
+
+def test_a_server_without_tokenize_is_asked_once_and_no_error_is_shown(
+    server_factory, capsys
+) -> None:
+    server = server_factory(serves_tokenize=False)  # a 404, like llama.cpp's or OpenAI's
+    server.push(Reply(content="thinking aloud\n</think>\n\nAnswer"), Reply(content="Two"))
+    chat, written = markdown_chat(server.url)
+    run_repl(chat, "q1\rq2\rq3\r" + CTRL_D)
+    assert len(server.tokenize_requests) == 1
+    assert chat.think_templates == {("standin-model", NO_KWARGS): False}
+    assert error_lines(capsys.readouterr().err) == []
+    assert "Thinking" not in screen(written.getvalue())
+    assert server.requests[1]["messages"][1] == assistant("thinking aloud\n</think>\n\nAnswer")
+    assert server.requests[2]["messages"][-2:] == [assistant("Two"), user("q3")]
+
+
+def test_the_probe_sends_chat_template_kwargs_and_is_asked_again_when_they_change(
+    server_factory,
+) -> None:
+    server = server_factory(template_opens_think=True)
+    server.push(
+        Reply(content="A quick answer"),  # enable_thinking false: the block comes closed
+        Reply(content="weighing it\n</think>\n\nA considered answer"),
+        Reply(content="more\n</think>\n\nok"),
+    )
+    chat, written = markdown_chat(server.url)
+    keys = '/set chat_template_kwargs {"enable_thinking": false}\rq1\r'
+    keys += "/unset chat_template_kwargs\rq2\rq3\r"
+    run_repl(chat, keys + CTRL_D)
+    kwargs = [request.get("chat_template_kwargs") for request in server.tokenize_requests]
+    assert kwargs == [{"enable_thinking": False}, None]
+    assert chat.think_templates == {
+        ("standin-model", '{"enable_thinking": false}'): False,
+        ("standin-model", NO_KWARGS): True,
+    }
+    shown = screen(written.getvalue())
+    assert re.search(r"^A quick answer$", shown, re.M), shown
+    assert re.search(r"Thinking…\s*\n\s*weighing it\s*\n", shown), shown
+    assert server.requests[2]["messages"][1:] == [
+        assistant("A quick answer"),
+        user("q2"),
+        assistant("A considered answer"),
+        user("q3"),
+    ]
+
+
+def test_the_servers_own_reasoning_field_wins_over_the_template(server_factory) -> None:
+    # Served with a reasoning parser: the think block comes in its own field and the
+    # content is the answer alone, though the template opens <think>.
+    server = server_factory(template_opens_think=True)
+    server.push(Reply(reasoning="deep musing", content="The answer </think> itself"))
+    chat, written = markdown_chat(server.url)
+    run_repl(chat, "/think hide\rq1\rq2\r" + CTRL_D)
+    shown = screen(written.getvalue())
+    assert "The answer </think> itself" in shown and "musing" not in shown
+    assert server.requests[1]["messages"][1] == assistant("The answer </think> itself")
+
+
+def test_a_turn_that_got_no_answer_asks_the_server_again(server_factory, capsys) -> None:
+    server = server_factory(template_opens_think=True)
+    server.push(Reply(status=503), Reply(content="musing\n</think>\n\nThe answer"))
+    chat, written = markdown_chat(server.url)
+    run_repl(chat, "q1\r/retry\r" + CTRL_D)
+    assert len(error_lines(capsys.readouterr().err)) == 1  # the 503, nothing about /tokenize
+    assert len(server.tokenize_requests) == 2
+    assert re.search(r"Thinking…\s*\n\s*musing\s*\n", screen(written.getvalue()))
+    assert chat.conversation.request_messages()[-1] == assistant("The answer")
 
 
 @pytest.mark.parametrize("mode", ["show", "hide", "collapse"])
 def test_a_model_taken_for_think_opening_that_answers_plainly_is_unlearned(
-    server: StandinServer, mode: str
+    server_factory, mode: str
 ) -> None:
-    # The template seemed to open <think>; the next answer has no </think> at all: it
-    # was the answer, stored as such and shown even when thinking is hidden or folded.
+    # The server's template opens <think>; the next answer has no </think> at all: it
+    # was the answer, stored as such and shown even when thinking is hidden or folded,
+    # and the model's later answers start as answers.
+    server = server_factory(template_opens_think=True)
     server.push(
         Reply(content="musing\n</think>\n\nFirst answer"),
         Reply(content="A plain answer"),
+        Reply(content="Another plain answer"),
     )
     chat, written = markdown_chat(server.url)
-    run_repl(chat, f"/think {mode}\rq1\rq2\rq3\r" + CTRL_D)
-    assert chat.models_opening_think == set()
-    assert "A plain answer" in screen(written.getvalue())
+    run_repl(chat, f"/think {mode}\rq1\rq2\rq3\rq4\r" + CTRL_D)
+    assert chat.think_templates == {("standin-model", NO_KWARGS): False}
+    assert len(server.tokenize_requests) == 1  # not asked again
+    shown = screen(written.getvalue())
+    assert "A plain answer" in shown
+    assert re.search(r"^Another plain answer$", shown, re.M), shown
     assert server.requests[2]["messages"][-2:] == [assistant("A plain answer"), user("q3")]
+    assert server.requests[3]["messages"][-2:] == [assistant("Another plain answer"), user("q4")]
 
 
 # ---- /file -----------------------------------------------------------------------------

@@ -326,3 +326,42 @@ def test_run_mode_returns_the_child_status() -> None:
         [*command, "import sys; sys.exit(3)"], cwd=ROOT, capture_output=True, timeout=30
     )
     assert result.returncode == 3
+
+
+def tokenize(conn: HTTPConnection, body: Any) -> tuple[int, Any]:
+    conn.request("POST", "/tokenize", json.dumps(body), {"Content-Type": "application/json"})
+    response = conn.getresponse()
+    return response.status, json.loads(response.read())
+
+
+def test_tokenize_gives_the_chat_prompt_like_vllm(server_factory: Any) -> None:
+    # At the root and, as vLLM's API key middleware guards /v1 paths only, without the key.
+    server = server_factory(api_key="sekrit", template_opens_think={"standin-model"})
+    conn = connect(server)
+    status, answer = tokenize(conn, {**HELLO, "return_token_strs": True})
+    assert status == 200
+    assert set(answer) == {"count", "max_model_len", "tokens", "token_strs"}
+    assert answer["count"] == len(answer["tokens"]) == len(answer["token_strs"])
+    assert answer["max_model_len"] == 4096
+    assert "".join(answer["token_strs"]) == (
+        "<|im_start|>userĊhello<|im_end|>Ċ<|im_start|>assistantĊ<think>Ċ"
+    )
+    closed = {
+        **HELLO,
+        "return_token_strs": True,
+        "chat_template_kwargs": {"enable_thinking": False},
+    }
+    assert "".join(tokenize(conn, closed)[1]["token_strs"]).endswith("<think>ĊĊ</think>ĊĊ")
+    other = {**HELLO, "model": "standin-model-large", "return_token_strs": True}
+    assert "".join(tokenize(conn, other)[1]["token_strs"]).endswith("assistantĊ")
+    assert tokenize(conn, HELLO)[1]["token_strs"] is None  # only when asked for
+    assert tokenize(conn, {**HELLO, "model": "nope"})[0] == 404
+    assert len(server.tokenize_requests) == 5
+    assert server.requests == [] and server.headers == []
+
+
+def test_tokenize_can_be_missing(server_factory: Any) -> None:
+    server = server_factory(serves_tokenize=False)
+    status, answer = tokenize(connect(server), HELLO)
+    assert (status, answer) == (404, {"detail": "Not Found"})
+    assert server.tokenize_requests == [HELLO]

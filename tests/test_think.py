@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vllm_chat.think import ThinkSplitter
+from vllm_chat.think import ThinkSplitter, prompt_opens_think
 
 Pieces = list[tuple[str, str]]
 
@@ -48,14 +48,6 @@ def cut(text: str, points: list[int]) -> list[str]:
     return [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
-def _occurrences(text: str, tag: str) -> list[int]:
-    found, at = [], text.find(tag)
-    while at >= 0:
-        found.append(at)
-        at = text.find(tag, at + 1)
-    return found
-
-
 def reference(text: str, starts_in_reasoning: bool = False) -> tuple[str, str, str, str]:
     """Split done by hand on the whole text.
 
@@ -64,17 +56,13 @@ def reference(text: str, starts_in_reasoning: bool = False) -> tuple[str, str, s
     stripped = text.lstrip()
     opened = stripped.startswith("<think>")
     body = stripped[len("<think>") :] if opened else text
-    in_reasoning = opened or starts_in_reasoning
+    if not (opened or starts_in_reasoning):  # an answer: all of it, verbatim
+        return "", text, "", text
     head, close, tail = body.partition("</think>")
-    if not in_reasoning:  # in an answer, only a tag at a line start ends thinking
-        at = next((i for i in _occurrences(body, "</think>") if i == 0 or body[i - 1] == "\n"), -1)
-        head, close, tail = (body, "", "") if at < 0 else (body[:at], "</think>", body[at + 8 :])
     if not close:
-        return (body, "", body, "") if in_reasoning else ("", body, "", body)
+        return body, "", body, ""
     tail = tail.lstrip()
-    if in_reasoning:
-        return head, tail, head, tail
-    return "", head + tail, head, tail
+    return head, tail, head, tail
 
 
 # -- plain answers --------------------------------------------------------------------
@@ -88,15 +76,16 @@ def test_plain_answer_is_unchanged_and_not_delayed() -> None:
     assert splitter.finish() == []
     assert splitter.answer_text == "Hello, world!\n"
     assert splitter.reasoning_text == ""
-    assert not splitter.saw_unopened_close
 
 
-def test_plain_answer_holds_only_a_possible_tag() -> None:
+def test_plain_answer_holds_nothing_back_once_it_began() -> None:
     splitter = ThinkSplitter()
-    assert splitter.feed("a <") == [("content", "a ")]
-    assert splitter.feed("/th") == []
-    assert splitter.feed("ing>") == [("content", "</thing>")]
+    assert splitter.feed("a <") == [("content", "a <")]
+    assert splitter.feed("/th") == [("content", "/th")]
+    assert splitter.feed("ink>") == [("content", "ink>")]
     assert splitter.feed("x<b") == [("content", "x<b")]
+    assert splitter.finish() == []
+    assert splitter.answer_text == "a </think>x<b"
 
 
 def test_answer_starting_with_less_than_waits_one_character() -> None:
@@ -121,7 +110,6 @@ def test_think_block_is_split_into_reasoning_then_content() -> None:
     assert pieces == [("reasoning", "\nLet me add.\n"), ("content", "It is 4.")]
     assert splitter.reasoning_text == "\nLet me add.\n"
     assert splitter.answer_text == "It is 4."
-    assert not splitter.saw_unopened_close
 
 
 def test_think_block_streams_as_it_comes() -> None:
@@ -216,10 +204,16 @@ def test_partial_tag_at_finish_is_flushed_by_finish() -> None:
     assert splitter.finish() == [("content", "<thi")]
 
 
+def test_partial_close_tag_at_the_end_of_reasoning_is_flushed_by_finish() -> None:
+    splitter = ThinkSplitter(starts_in_reasoning=True)
+    assert splitter.feed("hmm </thi") == [("reasoning", "hmm ")]
+    assert splitter.finish() == [("reasoning", "</thi")]
+
+
 def test_finish_twice_and_feed_after_finish() -> None:
     splitter = ThinkSplitter()
-    splitter.feed("x <")
-    assert splitter.finish() == [("content", "<")]
+    splitter.feed("  <th")
+    assert splitter.finish() == [("content", "  <th")]
     assert splitter.finish() == []
     with pytest.raises(RuntimeError):
         splitter.feed("more")
@@ -235,7 +229,6 @@ def test_starts_in_reasoning() -> None:
     splitter.finish()
     assert splitter.reasoning_text == "Okay, 2+2.\n"
     assert splitter.answer_text == "4"
-    assert not splitter.saw_unopened_close
 
 
 def test_starts_in_reasoning_without_close_is_all_reasoning() -> None:
@@ -249,29 +242,89 @@ def test_starts_in_reasoning_drops_a_redundant_open_tag() -> None:
     assert merge(pieces) == [("reasoning", "r"), ("content", "c")]
 
 
-def test_unopened_close_corrects_the_record() -> None:
-    splitter = ThinkSplitter()
-    assert splitter.feed("Hmm, 2+2.") == [("content", "Hmm, 2+2.")]
-    assert not splitter.saw_unopened_close
-    assert splitter.feed("\n</think>\n\n4") == [("content", "\n4")]
-    assert splitter.saw_unopened_close
-    assert splitter.feed(" </think>") == [("content", " </think>")]
-    assert splitter.finish() == []
-    assert splitter.reasoning_text == "Hmm, 2+2.\n"
-    assert splitter.answer_text == "4 </think>"
+# -- once the answer began, it is all answer --------------------------------------------
+
+CHAT_TEMPLATE_ANSWER = """\
+A template that opens the block ends its generation prompt like this:
+
+```jinja
+{{- '<|im_start|>assistant\\n<think>\\n' }}
+```
+
+and the model closes it with
+
+```
+</think>
+```
+on a line of its own. Mid-line, </think> is just as harmless.
+</think>
+Even at a line start in prose."""
 
 
-def test_unopened_close_at_the_very_start() -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        CHAT_TEMPLATE_ANSWER,
+        "Hmm, 2+2.\n</think>\n\n4 </think>",
+        "x\n</think>",
+        "Close the block with </think> here.",
+        "Say <think> then\n<think>\nthen </think>\n</think>",
+    ],
+)
+def test_a_close_tag_after_the_answer_began_is_answer_text(text: str) -> None:
+    for chunks in ([text], list(text)):
+        pieces, splitter = run(chunks)
+        assert merge(pieces) == [("content", text)]
+        assert splitter.answer_text == text
+        assert splitter.reasoning_text == ""
+
+
+def test_a_close_tag_at_the_very_start_of_an_answer_is_answer_text() -> None:
+    # Without `<think>` first (and no template that opens it) nothing was opened.
     pieces, splitter = run(list("</think>\n\nHi"))
-    assert merge(pieces) == [("content", "Hi")]
-    assert splitter.saw_unopened_close
-    assert splitter.reasoning_text == ""
-    assert splitter.answer_text == "Hi"
+    assert merge(pieces) == [("content", "</think>\n\nHi")]
+    assert splitter.answer_text == "</think>\n\nHi"
 
 
-def test_opened_close_is_not_unopened() -> None:
-    _, splitter = run(["<think>a</think>b"])
-    assert not splitter.saw_unopened_close
+def test_the_answer_after_a_think_block_keeps_its_tags() -> None:
+    text = "<think>r</think>\n\nThe template ends with:\n```\n</think>\n```\n<think> too."
+    pieces, splitter = run(list(text))
+    answer = "The template ends with:\n```\n</think>\n```\n<think> too."
+    assert merge(pieces) == [("reasoning", "r"), ("content", answer)]
+    assert splitter.answer_text == answer
+
+
+# -- the server's prompt: does the template open the block? ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("token_strs", "opens"),
+    [
+        # DeepSeek-R1: the generation prompt ends in `<think>\n`.
+        (["<｜begin▁of▁sentence｜>", "<｜User｜>", "hi", "<｜Assistant｜>", "<think>", "Ċ"], True),
+        # Qwen3 thinking models, byte-level BPE: `Ċ` newline, `Ġ` space.
+        (
+            ["<|im_start|>", "user", "Ċ", "hi", "Ġthere", "<|im_end|>", "Ċ"]
+            + ["<|im_start|>", "assistant", "Ċ", "<think>", "Ċ"],
+            True,
+        ),
+        # The tag in pieces, and whitespace as SentencePiece and byte tokens spell it.
+        (["▁Assistant:", "<", "think", ">", "<0x0A>", "▁"], True),
+        (["<think>"], True),
+        # Plain ChatML: no thinking opened.
+        (["<|im_start|>", "assistant", "Ċ"], False),
+        # Qwen3 with enable_thinking false: an empty block, already closed.
+        (["<|im_start|>", "assistant", "Ċ", "<think>", "ĊĊ", "</think>", "ĊĊ"], False),
+        # The tag in the user's words is not the end of the prompt.
+        (
+            ["<|im_start|>", "user", "Ċ", "<think>", "<|im_end|>", "<|im_start|>", "assistant"],
+            False,
+        ),
+        ([], False),
+    ],
+)
+def test_prompt_opens_think(token_strs: list[str], opens: bool) -> None:
+    assert prompt_opens_think(token_strs) is opens
 
 
 # -- every cut of the tags ------------------------------------------------------------
@@ -293,7 +346,12 @@ SAMPLES = [
     (
         "shown <b>\n</think>\n answer </think>",
         False,
-        [("content", "shown <b>\nanswer </think>")],
+        [("content", "shown <b>\n</think>\n answer </think>")],
+    ),
+    (
+        "```\n</think>\n```\n",
+        False,
+        [("content", "```\n</think>\n```\n")],
     ),
     ("\n<thinking> no </think", False, [("content", "\n<thinking> no </think")]),
 ]
@@ -349,7 +407,6 @@ def test_any_chunking_gives_the_one_shot_result(
         assert joined(pieces, kind) == joined(whole, kind)
     assert splitter.reasoning_text == one_shot.reasoning_text
     assert splitter.answer_text == one_shot.answer_text
-    assert splitter.saw_unopened_close == one_shot.saw_unopened_close
 
 
 @settings(max_examples=500, deadline=None)

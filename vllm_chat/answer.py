@@ -16,7 +16,9 @@ class AnswerStream:
     Reasoning comes from the server's reasoning field or from `<think>` tags
     in the content. `think` is "show" (as it streams), "hide" (never), or
     "collapse" (while it streams, then folded into a one-line summary).
-    The spinner, if any, runs until something is shown.
+    `template_opens_think`: the server said its chat template opens `<think>`,
+    so the content starts as reasoning (unless the server's own reasoning field
+    comes first). The spinner, if any, runs until something is shown.
     """
 
     def __init__(
@@ -31,6 +33,7 @@ class AnswerStream:
         self._think = think
         self._splitter = ThinkSplitter(starts_in_reasoning=template_opens_think)
         self._starts_in_reasoning = template_opens_think
+        self._content_fed = False
         self._answer_override: str | None = None
         self._spinner = spinner
         self._renderer: Renderer | None = None
@@ -55,16 +58,17 @@ class AnswerStream:
         """Started as thinking (the template opens it) but no `</think>` ever came."""
         return self._starts_in_reasoning and not self._splitter.answer_text
 
-    @property
-    def template_opens_think(self) -> bool:
-        """The content closed a `</think>` it never opened: the template opens it."""
-        return self._splitter.saw_unopened_close
-
     def reasoning(self, text: str) -> None:
         """A delta of the server's own reasoning field."""
+        if self._starts_in_reasoning and not self._content_fed:
+            # The server's reasoning parser took the think block out of the content,
+            # so the content will be the answer alone, though the template opens one.
+            self._starts_in_reasoning = False
+            self._splitter = ThinkSplitter()
         self._show_reasoning(text)
 
     def content(self, text: str) -> None:
+        self._content_fed = True
         for kind, piece in self._splitter.feed(text):
             self._route(kind, piece)
 

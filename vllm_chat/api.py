@@ -21,6 +21,7 @@ from vllm_chat.defaults import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, KE
 from vllm_chat.sse import SSEDecoder
 
 START_HINT = "start it with `vllm serve MODEL` or pass --url"
+TOKENIZE_TIMEOUT = 2.0  # seconds: a probe, not worth holding up the answer for
 
 
 class ApiError(Exception):
@@ -130,6 +131,51 @@ class Client:
                     f"{self.base_url}/models did not answer with a model list; "
                     "is --url the API's base URL (usually ending in /v1)?"
                 ) from exc
+
+    def tokenize_chat(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        chat_template_kwargs: Any = None,
+        *,
+        timeout: float = TOKENIZE_TIMEOUT,
+    ) -> list[str] | None:
+        """vLLM's `POST /tokenize` (at the server root): the chat prompt's token strings.
+
+        The prompt is what the chat template makes of `messages`, generation
+        prompt included. None whenever there is no such answer: no endpoint
+        (404, 405, 501: not vLLM), an error, no connection, a timeout, an odd
+        body. Never raises for any of those.
+        """
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "add_generation_prompt": True,
+            "return_token_strs": True,
+        }
+        if chat_template_kwargs is not None:
+            body["chat_template_kwargs"] = chat_template_kwargs
+        try:
+            response = self._session.post(
+                self.server_root + "/tokenize", json=body, timeout=timeout, stream=False
+            )
+            with response:
+                if response.status_code != 200:
+                    return None
+                payload = response.json()
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError):
+            return None
+        except ValueError:  # not JSON (requests' JSONDecodeError is a ValueError)
+            return None
+        strs = payload.get("token_strs") if isinstance(payload, dict) else None
+        if not isinstance(strs, list) or not all(isinstance(s, str) for s in strs):
+            return None
+        return strs
+
+    @property
+    def server_root(self) -> str:
+        """The base URL without its `/v1`: where vLLM serves `/tokenize` and `/health`."""
+        return self.base_url.removesuffix("/v1")
 
     def stream_chat(self, body: dict[str, Any]) -> Iterator[StreamEvent]:
         """`POST /chat/completions` with `stream: true`; yields events as they arrive.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import threading
 import time
@@ -28,6 +29,7 @@ from vllm_chat.attachments import Attachments
 from vllm_chat.conversation import Conversation
 from vllm_chat.render import PlainRenderer, Renderer, status_line
 from vllm_chat.terminal import quiet_input
+from vllm_chat.think import prompt_opens_think
 
 
 class NoModelError(ApiError):
@@ -101,7 +103,9 @@ class Chat:
     last_stats: TurnStats | None = None
     context_tokens: int | None = None  # prompt + answer of the last turn, from its usage
     unsent: Any = None  # the message of a turn that got no answer, for /retry
-    models_opening_think: set[str] = field(default_factory=set)
+    # (model, chat_template_kwargs as JSON) -> does the chat template open <think>?
+    # Asked of the server's /tokenize once per key, never guessed from an answer.
+    think_templates: dict[tuple[str, str], bool] = field(default_factory=dict)
     _models: list[ModelInfo] | None = None
     _listing_models: bool = False
     _model_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -203,13 +207,26 @@ class Chat:
         except BaseException:
             self._forget_unanswered(content)
             raise
+        spinner = self.make_spinner()
+        template_key = _template_key(body)
+        probed_now = template_key not in self.think_templates
+        try:
+            with quiet_input():
+                opens_think = self._template_opens_think(body, template_key)
+        except BaseException as exc:  # Ctrl-C (or a bug) while the server was asked
+            if spinner is not None:
+                spinner.__exit__(None, None, None)
+            if isinstance(exc, KeyboardInterrupt):
+                self.report("[interrupted before the answer began]", kind="warn")
+            self._forget_unanswered(content)
+            raise
         stats = TurnStats(started=time.perf_counter())
         self.last_stats = stats
         answer = AnswerStream(
             self.make_renderer,
             think=self.think,
-            template_opens_think=self.model in self.models_opening_think,
-            spinner=self.make_spinner(),
+            template_opens_think=opens_think,
+            spinner=spinner,
         )
         finish_reason = None
         warned_bad_event = False
@@ -241,7 +258,8 @@ class Chat:
                 answer.finish(note if answer.shown_anything else None)
             if interrupted and not answer.shown_anything:
                 self.report("[interrupted before the answer began]", kind="warn")
-            self._learn_template(answer, complete=False)
+            if probed_now and not answer.shown_anything:  # no server yet? Ask next time.
+                self.think_templates.pop(template_key, None)
             if answer.answer_text:
                 self.conversation.add_assistant(answer.answer_text, partial=True)
             else:
@@ -259,7 +277,10 @@ class Chat:
             raise
         stats.ended = time.perf_counter()
         answer.finish()
-        self._learn_template(answer)
+        if answer.never_closed_think and finish_reason != "length":
+            # The template opens <think>, yet the model answered without closing it:
+            # from now on its answers start as answers (the server's word was wrong).
+            self.think_templates[template_key] = False
         text = answer.answer_text
         self.conversation.add_assistant(text)
         if stats.usage is not None:
@@ -275,14 +296,21 @@ class Chat:
         self.conversation.drop_unanswered()
         self.unsent = content
 
-    def _learn_template(self, answer: AnswerStream, *, complete: bool = True) -> None:
-        """Does this model's chat template open `<think>`? Each answer tells a little."""
-        if self.model is None:
-            return
-        if answer.template_opens_think:
-            self.models_opening_think.add(self.model)
-        elif complete and answer.never_closed_think:  # the guess was wrong
-            self.models_opening_think.discard(self.model)
+    def _template_opens_think(self, body: dict[str, Any], key: tuple[str, str]) -> bool:
+        """Does the chat template open `<think>` itself? The server's /tokenize says.
+
+        Its prompt for this conversation ending in `<think>` means the answer
+        starts inside the think block (Qwen3 thinking models, DeepSeek-R1 served
+        without a reasoning parser). Asked once per model and template
+        arguments; a server without /tokenize (not vLLM) means no.
+        """
+        if key not in self.think_templates:
+            kwargs = body.get("chat_template_kwargs")
+            token_strs = self.client.tokenize_chat(
+                body["model"], _probe_messages(body["messages"]), kwargs
+            )
+            self.think_templates[key] = token_strs is not None and prompt_opens_think(token_strs)
+        return self.think_templates[key]
 
     def undo(self) -> int:
         """Forget the last exchange, and a failed message waiting for /retry; how many went."""
@@ -314,3 +342,28 @@ class Chat:
     def _list_models_quietly(self) -> None:
         with contextlib.suppress(ApiError):
             self.models()
+
+
+def _template_key(body: dict[str, Any]) -> tuple[str, str]:
+    """What the chat template's opening depends on: the model and its arguments."""
+    kwargs = body.get("chat_template_kwargs")
+    return str(body["model"]), json.dumps(kwargs, sort_keys=True, default=str)
+
+
+def _probe_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A small stand-in for the conversation: its system prompt and last message, as text.
+
+    The generation prompt the template appends does not depend on the history,
+    and text alone spares the server from loading images for a probe.
+    """
+    kept = [m for m in messages[:-1] if m.get("role") == "system"] + messages[-1:]
+    return [{"role": m.get("role"), "content": _text_only(m.get("content"))} for m in kept]
+
+
+def _text_only(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text") for p in content if isinstance(p, dict)]
+        return "\n".join(p for p in parts if isinstance(p, str))
+    return ""

@@ -2,13 +2,19 @@
 
 A server run without a reasoning parser sends the model's thinking inside the
 ordinary content: `<think>reasoning</think>answer`. When the chat template has
-already emitted the opening tag (Qwen3, DeepSeek-R1), the content starts straight
-with the reasoning and only `</think>` shows up. Deltas can cut a tag at any
-character, so the splitter holds back the few characters that may still become
-one, and nothing else.
+already emitted the opening tag (Qwen3 thinking models, DeepSeek-R1), the content
+starts straight with the reasoning and only `</think>` shows up; the caller knows
+that from the server (`prompt_opens_think`), never from the answer itself.
+
+Only a `<think>` at the very start of an answer (after whitespace), or the
+template, opens reasoning; once the answer proper has begun, every character is
+content, tags included. Deltas can cut a tag at any character, so the splitter
+holds back the few characters that may still become one, and nothing else.
 """
 
 from __future__ import annotations
+
+import re
 
 OPEN_TAG = "<think>"
 CLOSE_TAG = "</think>"
@@ -18,9 +24,24 @@ CONTENT = "content"
 # Where the splitter is in the answer.
 _START = "start"  # leading whitespace and maybe part of `<think>`: undecided
 _REASONING = "reasoning"  # inside the think block, looking for `</think>`
-_CONTENT = "content"  # no `<think>` at the start, but a `</think>` may still come
 _SEPARATOR = "separator"  # just after `</think>`: dropping whitespace
-_ANSWER = "answer"  # after the think block: everything is content
+_ANSWER = "answer"  # the answer proper: everything is content, tags included
+
+# How byte-level BPE and SentencePiece vocabularies spell whitespace in token strings.
+_TOKEN_SPACES = (("Ġ", " "), ("Ċ", "\n"), ("ĉ", "\t"), ("▁", " "))
+_BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+
+
+def prompt_opens_think(token_strs: list[str]) -> bool:
+    """Does a prompt, as the server's token strings, end with `<think>` (and whitespace)?
+
+    That is a chat template that opens the think block itself, so the answer
+    starts inside it.
+    """
+    text = _BYTE_TOKEN.sub(lambda m: chr(int(m.group(1), 16)), "".join(token_strs))
+    for marker, char in _TOKEN_SPACES:
+        text = text.replace(marker, char)
+    return text.rstrip().endswith(OPEN_TAG)
 
 
 def _partial_tag_len(text: str, tag: str) -> int:
@@ -37,7 +58,9 @@ class ThinkSplitter:
     """Split one answer's streamed content into reasoning and content pieces.
 
     `starts_in_reasoning=True` means the chat template already opened the think
-    block, so everything up to `</think>` is reasoning.
+    block, so everything up to `</think>` is reasoning. Otherwise only a
+    `<think>` at the very start opens one; any other first text makes the whole
+    rest of the answer content, whatever tags it holds.
     """
 
     def __init__(self, starts_in_reasoning: bool = False) -> None:
@@ -47,23 +70,16 @@ class ThinkSplitter:
         self._held = ""  # end of the text so far that may still become a tag
         self._reasoning: list[str] = []
         self._answer: list[str] = []
-        self._saw_unopened_close = False
-        self._last_content_char = ""  # "" at the start: a `</think>` there ends thinking
         self._finished = False
 
     @property
-    def saw_unopened_close(self) -> bool:
-        """True if `</think>` came without `<think>`: the template opens the block."""
-        return self._saw_unopened_close
-
-    @property
     def reasoning_text(self) -> str:
-        """All the reasoning, including content shown before an unopened `</think>`."""
+        """The think block's text, without its tags."""
         return "".join(self._reasoning)
 
     @property
     def answer_text(self) -> str:
-        """The answer to store: no thinking, no tags, no separator whitespace."""
+        """The answer to store: no think block, no separator whitespace; its own tags kept."""
         return "".join(self._answer)
 
     def feed(self, text: str) -> list[tuple[str, str]]:
@@ -75,7 +91,7 @@ class ThinkSplitter:
         while text:
             if self._state == _START:
                 text = self._start(text, out)
-            elif self._state in (_REASONING, _CONTENT):
+            elif self._state == _REASONING:
                 text = self._until_close(text, out)
             elif self._state == _SEPARATOR:
                 stripped = text.lstrip()
@@ -97,8 +113,6 @@ class ThinkSplitter:
             self._emit(self._fallback_kind(), "".join(self._lead_ws) + self._held, out)
         elif self._state == _REASONING:
             self._emit(REASONING, self._held, out)
-        elif self._state == _CONTENT:
-            self._emit(CONTENT, self._held, out)
         self._lead_ws.clear()
         self._held = ""
         return out
@@ -125,32 +139,22 @@ class ThinkSplitter:
             return ""
         # No opening tag: the whitespace was part of the text after all.
         self._held = ""
-        self._state = _REASONING if self._starts_in_reasoning else _CONTENT
+        self._state = _REASONING if self._starts_in_reasoning else _ANSWER
         lead = "".join(self._lead_ws)
         self._lead_ws.clear()
         return lead + candidate
 
     def _until_close(self, text: str, out: list[tuple[str, str]]) -> str:
-        """Emit text up to `</think>`; return what follows the tag, if it came."""
-        kind = REASONING if self._state == _REASONING else CONTENT
+        """Emit reasoning up to `</think>`; return what follows the tag, if it came."""
         text = self._held + text
         end = text.find(CLOSE_TAG)
         if end < 0:
             keep = _partial_tag_len(text, CLOSE_TAG)
             self._held = text[len(text) - keep :]
-            self._emit(kind, text[: len(text) - keep], out)
+            self._emit(REASONING, text[: len(text) - keep], out)
             return ""
         self._held = ""
-        self._emit(kind, text[:end], out)
-        if self._state == _CONTENT and self._last_content_char not in ("", "\n"):
-            # Mid-line, it is a model writing about tags, not the end of thinking.
-            self._emit(CONTENT, CLOSE_TAG, out)
-            return text[end + len(CLOSE_TAG) :]
-        if self._state == _CONTENT:
-            # Already shown as content, which cannot be undone; only the record changes.
-            self._saw_unopened_close = True
-            self._reasoning.extend(self._answer)
-            self._answer.clear()
+        self._emit(REASONING, text[:end], out)
         self._state = _SEPARATOR
         return text[end + len(CLOSE_TAG) :]
 
@@ -158,8 +162,6 @@ class ThinkSplitter:
         if not text:
             return
         (self._reasoning if kind == REASONING else self._answer).append(text)
-        if kind == CONTENT:
-            self._last_content_char = text[-1]
         if out and out[-1][0] == kind:
             out[-1] = (kind, out[-1][1] + text)
         else:
