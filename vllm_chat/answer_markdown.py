@@ -23,6 +23,7 @@ from functools import lru_cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Markdown, TableElement
 from rich.measure import Measurement
@@ -58,11 +59,17 @@ def _images_as_text(children: list[Token]) -> list[Token]:
     out = []
     for token in children:
         if token.type == "image":
-            alt, src = token.content, str(token.attrs.get("src", ""))
+            alt, src = token.content, _with_title(token, "src")
             shown = f"{alt} ({src})" if alt and src and alt != src else alt or src
             token = Token("text", "", 0, content=shown)
         out.append(token)
     return out
+
+
+def _with_title(token: Token, attribute: str) -> str:
+    """A link's URL, and its title (a tooltip in HTML) after it as Markdown writes it."""
+    url, title = str(token.attrs.get(attribute, "")), token.attrs.get("title")
+    return f'{url} "{title}"' if title else url
 
 
 def _urls_once(children: list[Token]) -> list[Token]:
@@ -83,6 +90,7 @@ def _urls_once(children: list[Token]) -> list[Token]:
                 out.extend(inner)
                 index = close + 1
                 continue
+            token.attrs["href"] = _with_title(token, "href")
         out.append(token)
         index += 1
     return out
@@ -195,45 +203,32 @@ class AnswerTable(TableElement):
         least = [0] * columns
         for row in cells:
             for index, cell in enumerate(row):
-                measured = Measurement.get(console, options, cell).maximum
-                natural[index] = max(natural[index], measured)
-                longest = max((widest(word) for word in cell.plain.split()), default=0)
+                plain = cell.plain
+                natural[index] = max(natural[index], *map(cell_len, plain.split("\n")))
+                longest = max((widest(word) for word in plain.split()), default=0)
                 least[index] = max(least[index], longest)
         pairs = zip(least, natural, strict=True)
         least = [max(low, min(_READABLE_COLUMN, high)) for low, high in pairs]
-        overhead = self._table([1] * columns, headers, rows, console, options)[1] - columns
-        widths = _fit_columns(natural, least, options.max_width - overhead)
+        room = options.max_width - _overhead(columns, console, options)
+        widths = _fit_columns(natural, least, room)
         if widths is None:
             yield from self._records(headers, rows)
         else:
-            yield self._table(widths, headers, rows, console, options)[0]
+            yield self._table(widths, headers, rows)
 
     def _has_header(self) -> bool:
         return self.header is not None and self.header.row is not None
 
     @staticmethod
-    def _table(
-        widths: list[int],
-        headers: list[Text],
-        rows: list[list[Text]],
-        console: Console,
-        options: ConsoleOptions,
-    ) -> tuple[Table, int]:
-        table = Table(
-            box=box.SIMPLE,
-            pad_edge=False,
-            style="markdown.table.border",
-            show_edge=False,
-            collapse_padding=True,
-            show_header=bool(headers),
-        )
+    def _table(widths: list[int], headers: list[Text], rows: list[list[Text]]) -> Table:
+        table = _table_frame(show_header=bool(headers))
         for index, width in enumerate(widths):
             heading = headers[index].copy() if index < len(headers) else Text()
             heading.stylize("markdown.table.header")
             table.add_column(heading, width=width, overflow="fold")
         for row in rows:
             table.add_row(*row)
-        return table, Measurement.get(console, options, table).maximum
+        return table
 
     @staticmethod
     def _records(headers: list[Text], rows: list[list[Text]]) -> RenderResult:
@@ -249,6 +244,30 @@ class AnswerTable(TableElement):
                     line.append(": ")
                 line.append_text(cell)
                 yield line
+
+
+def _table_frame(show_header: bool = True) -> Table:
+    return Table(
+        box=box.SIMPLE,
+        pad_edge=False,
+        style="markdown.table.border",
+        show_edge=False,
+        collapse_padding=True,
+        show_header=show_header,
+    )
+
+
+_OVERHEADS: dict[int, int] = {}
+
+
+def _overhead(columns: int, console: Console, options: ConsoleOptions) -> int:
+    """The columns a table's borders and padding take, besides its cells."""
+    if columns not in _OVERHEADS:
+        table = _table_frame()
+        for _ in range(columns):
+            table.add_column(width=1)
+        _OVERHEADS[columns] = Measurement.get(console, options, table).maximum - columns
+    return _OVERHEADS[columns]
 
 
 def _fit_columns(natural: list[int], least: list[int], room: int) -> list[int] | None:
@@ -321,20 +340,13 @@ def fit(lines: Lines, width: int) -> Lines:
 def renderable_lines(console: Console, renderable: object, width: int) -> Lines:
     """Render to trimmed lines that fit `width` on any terminal.
 
-    Where a terminal may draw a line wider than `rich` counts (emoji
-    sequences), the whole is rendered again that much narrower, so text still
-    wraps between words; what is still too wide is then cut.
+    A line that a terminal may draw wider than `rich` counts (emoji sequences)
+    is cut after its last word that fits, the same way whatever else is
+    rendered with it, so that a block streamed alone looks as in the whole.
     """
     options = console.options.update(width=width, height=None)
-    lines: Lines = []
-    for _ in range(2):
-        rendered = console.render_lines(renderable, options, pad=False)
-        lines = trim([_rstrip(line) for line in rendered])
-        excess = max((widest(line_text(line)) for line in lines), default=0) - width
-        if excess <= 0:
-            return lines
-        options = options.update(width=max(1, options.max_width - excess))
-    return fit(lines, width)
+    rendered = console.render_lines(renderable, options, pad=False)
+    return fit(trim([_rstrip(line) for line in rendered]), width)
 
 
 def markdown_lines(console: Console, text: str, width: int, code_theme: str = "monokai") -> Lines:

@@ -67,15 +67,26 @@ def widest(text: str) -> int:
 def cut_points(text: str, width: int, first: int | None = None) -> list[int]:
     """Offsets that cut `text` into pieces at most `width` columns wide (the first `first`).
 
-    A cluster is never split; one wider than the limit gets a piece of its own.
+    A piece ends after its last space where it has one after some other text,
+    so that words stay whole; a cluster is never split, and one wider than the
+    limit gets a piece of its own.
     """
-    limit = width if first is None else first
+    parts = clusters(text)
     points: list[int] = []
-    used = offset = 0
-    for cluster, size in clusters(text):
-        if used + size > limit and used > 0:
-            points.append(offset)
-            used, limit = 0, width
-        used += size
-        offset += len(cluster)
-    return points
+    limit = width if first is None else first
+    start = offset = 0  # the piece's first cluster, and its offset in `text`
+    while True:
+        end, used = start, 0
+        while end < len(parts) and (used + parts[end][1] <= limit or end == start):
+            used += parts[end][1]
+            end += 1
+        if end == len(parts):
+            return points
+        cut = end
+        for index in range(end, start, -1):  # before a space, or after the last one
+            if parts[index][0] == " " and parts[index - 1][0] != " ":
+                cut = index + (index < end)
+                break
+        offset += sum(len(cluster) for cluster, _ in parts[start:cut])
+        points.append(offset)
+        start, limit = cut, width

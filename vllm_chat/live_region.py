@@ -1,13 +1,13 @@
 """The live region: the bottom lines of the terminal, redrawn as an answer streams.
 
 Lines above it are final: printed once, they scroll into the scrollback and
-are never touched again. The region itself is rewritten from its first
-changed line down (`ESC [ J` erases the rest), so a growing paragraph costs
-one line per redraw, not the whole region. Lines are never padded to the
-terminal width, and each fits it on any terminal (`answer_markdown.fit`), so
-one line is one row and the cursor moves are exact. After a resize the rows
-an old line now takes are counted as a reflowing terminal (tmux, VTE, kitty,
-iTerm2, Windows Terminal) wraps it.
+are never touched again. The region is rewritten from its first changed line
+down, so a growing paragraph costs one line per redraw, not the whole region.
+Lines are never padded to the terminal width, and each fits it on any
+terminal (`answer_markdown.fit`), so one line is one row and the cursor moves
+are exact. After a resize the rows an old line now takes are counted as a
+re-flowing terminal (tmux, VTE, kitty, iTerm2, Windows Terminal) wraps it;
+erasing more rows than a cropping terminal (xterm) needs erases nothing else.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from vllm_chat.cells import widest
 
 HIDE_CURSOR = "\x1b[?25l"
 SHOW_CURSOR = "\x1b[?25h"
-ERASE_BELOW = "\x1b[J"
+ERASE_LINE = "\x1b[2K"
 
 
 def _common_prefix(old: list[str], new: list[str]) -> int:
@@ -33,8 +33,24 @@ def _common_prefix(old: list[str], new: list[str]) -> int:
     return count
 
 
+def _erase_rows(rows: int) -> str:
+    """Erase `rows` rows from the cursor's down, and come back.
+
+    Row by row, not with "erase below": tmux takes that at the top-left corner
+    for clearing the screen and pushes the screen into its scrollback. Moving
+    down stops at the last row, so erasing too many rows is harmless.
+    """
+    return "\x1b7" + ERASE_LINE + "\x1b[B\x1b[2K" * (rows - 1) + "\x1b8"
+
+
 class LiveRegion:
-    """Draws lines at the bottom of a console's terminal, and final lines above them."""
+    """Draws lines at the bottom of a console's terminal, and final lines above them.
+
+    Between two draws the cursor rests at the start of the region's first row:
+    a terminal made narrower then re-flows the region downwards, and only final
+    lines, above the cursor, can be pushed into the scrollback (tmux keeps the
+    cursor's row and pushes what grew above it).
+    """
 
     def __init__(self, console: Console) -> None:
         self._console = console
@@ -59,27 +75,24 @@ class LiveRegion:
         if live and not self._cursor_hidden:
             out.append(HIDE_CURSOR)
             self._cursor_hidden = True
-        if self._shown:  # the cursor is at the end of the region's last line
-            keep = _common_prefix(self._shown, target) if columns == self._columns else 0
-            if keep == len(self._shown) == len(target) and live:  # nothing to write
-                self._shown, self._widths = live, self._widths[len(final) :]
-                self._write("".join(out))
-                return
-            if keep == len(target) and live:
-                keep -= 1  # the cursor must end at the end of the last line: rewrite it
-            if keep < len(self._shown):
-                up = sum(self._rows(width, columns) for width in self._widths[keep:]) - 1
-                out.append("\r" + (f"\x1b[{up}A" if up else "") + ERASE_BELOW)
-            elif keep < len(target) or not live:
-                out.append("\n")
+        keep = _common_prefix(self._shown, target) if columns == self._columns else 0
+        if keep == len(self._shown) == len(target):  # the same lines: only the top moves
+            out.append("\n" * len(final))
         else:
-            keep = 0
-        rest = target[keep:]
-        out.append("\n".join(rest))
-        if not live and rest:
-            out.append("\n")
+            out.append("\n" * keep)  # each kept line is one row
+            rows = sum(self._rows(width, columns) for width in self._widths[keep:])
+            if rows:
+                out.append(_erase_rows(rows))
+            rest = target[keep:]
+            out.append("\n".join(rest))
+            row = keep + len(rest) - 1 if rest else keep  # where the cursor is now
+            if live:
+                up = row - len(final)
+                out.append("\r" + (f"\x1b[{up}A" if up > 0 else ""))
+            elif rest:
+                out.append("\n")
         self._shown = live
-        self._widths = [widest(line_text) for line_text in self._plain(region)]
+        self._widths = [widest(text) for text in self._plain(region)]
         self._columns = columns
         self._write("".join(out))
 

@@ -265,8 +265,13 @@ class MarkdownRenderer:
         return self._spaced(markdown_lines(self.console, text, self._width, self._code_theme))
 
     def _tail_lines(self) -> Lines:
-        """The live region: the unfinished tail (or the thinking), cropped to the screen."""
-        height = max(1, self.console.size.height - 1)
+        """The live region: the unfinished tail (or the thinking), its end if taller.
+
+        At most half the screen: a terminal made narrower re-flows the region's
+        lines into more rows, and rows pushed off the top of the screen are in
+        the scrollback for good, where the finished block would repeat them.
+        """
+        height = max(1, (self.console.size.height - 1) // 2)
         if self._reasoning_open:
             return renderable_lines(self.console, self._reasoning_view(), self._width)[-height:]
         source = self._live_source()
