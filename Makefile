@@ -19,7 +19,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check vllm_chat tests bench
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 4 --dist loadscope
 
 demo: $(STAMP)
 	$(BIN)/python -m tests.standin --run $(BIN)/vllm-chat

@@ -33,7 +33,15 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["MARKDOWN_SAMPLE", "Reply", "StandinServer", "main", "vllm_error"]
+__all__ = [
+    "MARKDOWN_SAMPLE",
+    "Reply",
+    "StandinServer",
+    "demo_reply",
+    "litellm_error",
+    "main",
+    "vllm_error",
+]
 
 # Pause between the pieces of a split_bytes event, so they reach the client separately.
 _SPLIT_PAUSE = 0.002
@@ -123,6 +131,9 @@ class Reply:
     """Insert one ``data: {not json`` event in the middle of the content."""
     stream_error: str | None = None
     """After the content, send vLLM's in-stream error event with this message, then [DONE]."""
+    gateway_error: str | None = None
+    """After the content, send a LiteLLM gateway's in-stream error event with this message
+    and end the body there, as LiteLLM does: no finish reason, no usage, no [DONE]."""
     finish_reason: str = "stop"
     usage: bool | None = None
     """None: usage chunk iff the request had ``stream_options.include_usage``; bools force it."""
@@ -156,6 +167,11 @@ def vllm_error(message: str, status: int, param: str | None = None) -> dict[str,
     """vLLM's error body: ``{"error": {"message", "type", "param", "code"}}``."""
     kind = _ERROR_TYPES.get(status) or "".join(_phrase(status).title().split()) + "Error"
     return {"error": {"message": message, "type": kind, "param": param, "code": status}}
+
+
+def litellm_error(message: str, status: int, kind: str | None = None) -> dict[str, Any]:
+    """A LiteLLM gateway's error body: OpenAI's shape, the code a string, ``type`` often null."""
+    return {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
 
 
 def _dumps(obj: Any) -> str:
@@ -683,6 +699,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if bad_at is not None:
             send("{not json")
+        if reply.gateway_error is not None:
+            # LiteLLM's proxy: the upstream's failure as one event, then the end of the body.
+            error = litellm_error(reply.gateway_error, 500)
+            error["error"].update(type="None", param="None")  # as its ProxyException writes them
+            send(_dumps(error))
+            self.wfile.write(b"0\r\n\r\n")
+            return
         if reply.stream_error is not None:
             error = vllm_error(reply.stream_error, 400)
             send(_dumps(error))
@@ -718,6 +741,7 @@ class StandinServer:
         port: int = 0,
         template_opens_think: bool | Collection[str] = False,
         serves_tokenize: bool = True,
+        demo: bool = False,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"standin server only binds loopback addresses, not {host!r}")
@@ -735,6 +759,7 @@ class StandinServer:
         # /tokenize's prompt ends in <think>: for every model (True) or the models named.
         self.template_opens_think = template_opens_think
         self.serves_tokenize = serves_tokenize  # False: /tokenize is a 404, as on llama.cpp
+        self.demo = demo  # answer like a model, at a model's pace (see demo_reply)
         self.tokenize_requests: list[Any] = []  # POST /tokenize bodies (None if not JSON)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -803,6 +828,10 @@ class StandinServer:
     def default_reply(self, body: dict) -> Reply:
         """The deterministic answer used when no scripted reply is queued."""
         text = _last_user_text(body.get("messages"))
+        if self.demo:
+            reply = demo_reply(text, _user_turns(body.get("messages")))
+            if reply is not None:
+                return reply
         lower = text.lower()
         if "markdown" in lower or "demo" in lower:
             return Reply(content=MARKDOWN_SAMPLE, chunk_chars=6, delay=0.01)
@@ -868,6 +897,177 @@ class StandinServer:
             return next(self._ids)
 
 
+# ---- the demo (`--run`, `--demo`): answers that look and stream like a model's -------------
+
+# About 40 deltas a second of 4 characters: a real server's pace for a mid-sized model.
+DEMO_CHUNK_CHARS = 4
+DEMO_DELAY = 0.025
+DEMO_FIRST_TOKEN = 0.35
+
+DEMO_WELCOME = """\
+## Welcome to vllm-chat
+
+I am the **demo stand-in**: a small server on 127.0.0.1 that answers like a model, so
+you can try the client without a GPU. My answers are canned, but they stream the way a
+real server's do, a few characters at a time.
+
+Things to try:
+
+- Ask for **a table**, **some code**, **a list** or **links**, and watch the Markdown
+  render while it streams.
+- Ask **why** something is so, or tell me to **think**: the reasoning streams first,
+  dimmed, then the answer.
+- Type `/help` for the commands: `/retry`, `/history`, `/save`, `/file`, `/copy`, ...
+- Press **Alt-Enter** (or Ctrl-J) for a new line, or type `\"\"\"` on its own line to
+  open a block for pasting.
+- Press **Ctrl-C** while an answer streams to stop it, and **Ctrl-D** to quit.
+
+Then point it at your own server: `vllm-chat --url http://HOST:8000/v1`."""
+
+DEMO_TABLE = """\
+### Serving an 8B model: weight precision
+
+Weights are only part of the memory; whatever is left on the GPU becomes KV cache.
+
+| Precision | Weights | Quality | Notes |
+| --- | ---: | --- | --- |
+| BF16 | ~16 GB | reference | the default for most checkpoints |
+| FP8 | ~8 GB | very close | fast on Hopper and Ada GPUs |
+| INT8 (W8A8) | ~8 GB | close | needs a quantized checkpoint |
+| 4-bit (AWQ, GPTQ) | ~5 GB | slightly lower | most room left for the KV cache |
+
+Halving the weights leaves more memory for the **KV cache**, so more requests fit in a
+batch at once."""
+
+DEMO_CODE = '''\
+Here is a small Python client that streams an answer from any OpenAI-compatible
+server, printing each piece as it arrives:
+
+```python
+import json
+
+import requests
+
+
+def stream_chat(url: str, model: str, prompt: str) -> str:
+    """Print the answer as it streams; return all of it."""
+    body = {
+        "model": model,
+        "stream": True,
+        "messages": [{"role": "user", "content": prompt}],
+    }
+    pieces = []
+    with requests.post(f"{url}/chat/completions", json=body, stream=True) as response:
+        response.raise_for_status()
+        for line in response.iter_lines(decode_unicode=True):
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            delta = json.loads(line[6:])["choices"][0]["delta"]
+            piece = delta.get("content") or ""
+            print(piece, end="", flush=True)
+            pieces.append(piece)
+    return "".join(pieces)
+```
+
+Each event is a line starting with `data:`, and `[DONE]` ends the stream. Type
+`/copy 1` to put the code on your clipboard.'''
+
+DEMO_LIST = """\
+### Making a vLLM server faster
+
+1. **Give it memory.** `--gpu-memory-utilization 0.9` (the default) leaves the rest of
+   the GPU for the KV cache; raise it on a card that runs nothing else.
+2. **Cap the context.** `--max-model-len 8192` when you never need the model's full
+   length: each request then reserves less.
+3. **Reuse prompts.** Prefix caching keeps the KV cache of a shared system prompt:
+   - on by default in recent versions
+   - `--enable-prefix-caching` turns it on in older ones
+4. **Spread the model.** `--tensor-parallel-size 2` splits it over two GPUs.
+5. **Quantize.** An FP8 or AWQ checkpoint halves the weights or better.
+
+Measure before and after: `/stats on` shows the time to the first token and the
+tokens per second of every answer."""
+
+DEMO_LINKS = """\
+### Where to read more
+
+- The [vLLM documentation](https://docs.vllm.ai), with the
+  [OpenAI-compatible server](https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html)
+  this client talks to.
+- The source and issues: <https://github.com/vllm-project/vllm>
+- The PagedAttention paper, which started it:
+  [Efficient Memory Management for LLM Serving](https://arxiv.org/abs/2309.06180)
+
+A link shows as its text with the URL after it, so the address is never hidden."""
+
+DEMO_WHY = """\
+### Why vLLM serves so many requests at once
+
+**Short answer:** it wastes almost no memory on the KV cache, so many more requests fit
+on the GPU together.
+
+- **PagedAttention** stores each request's KV cache in small fixed-size blocks, like
+  pages of virtual memory, instead of one region reserved for the longest answer.
+- **Continuous batching** adds a new request to the running batch as soon as another
+  finishes, instead of waiting for the whole batch.
+
+Together they keep the GPU busy, which is where the throughput comes from."""
+
+DEMO_REASONING = (
+    "The user asks: “{question}”. What do they need from me? First the short answer, "
+    "then what supports it, in the shape that is easiest to scan: a list, a table or "
+    "code, whichever fits. Anything missing? A pointer to read further, perhaps. "
+    "Then one line to sum up. (A reasoning model streams its thoughts like this, "
+    "before the answer.)"
+)
+
+# Keywords (whole words, any case) that pick an answer; the first match wins.
+DEMO_TOPICS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("hi", "hello", "hey", "help", "welcome", "start"), DEMO_WELCOME),
+    (("table", "tables", "compare", "comparison", "versus", "vs"), DEMO_TABLE),
+    (("code", "python", "function", "script", "program", "example"), DEMO_CODE),
+    (("list", "steps", "tips", "faster", "speed", "how"), DEMO_LIST),
+    (("link", "links", "docs", "documentation", "read", "learn", "source"), DEMO_LINKS),
+    (("markdown", "demo", "everything"), MARKDOWN_SAMPLE),
+)
+DEMO_THINK_WORDS = ("think", "thinking", "reason", "reasoning", "why")
+DEMO_ROTATION = (DEMO_LIST, DEMO_TABLE, DEMO_CODE, DEMO_LINKS, DEMO_WHY)
+
+
+def _user_turns(messages: Any) -> int:
+    if not isinstance(messages, list):
+        return 0
+    return sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "user")
+
+
+def demo_reply(text: str, turn: int) -> Reply | None:
+    """The demo's answer to the ``turn``-th message ``text``; None for ``long N``.
+
+    Keywords pick an answer (see ``DEMO_TOPICS``); the first message without one gets
+    the welcome, later ones rotate. A message that asks to think, reason or say why
+    gets reasoning first.
+    """
+    if re.fullmatch(r"long \d+", text.strip()):
+        return None
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    content = next((answer for keys, answer in DEMO_TOPICS if words & set(keys)), None)
+    reasoning = ""
+    if words & set(DEMO_THINK_WORDS):
+        question = " ".join(text.split())
+        question = question if len(question) <= 80 else question[:79] + "…"
+        reasoning = DEMO_REASONING.format(question=question)
+        content = content if content not in (None, DEMO_WELCOME) else DEMO_WHY
+    if content is None:
+        content = DEMO_WELCOME if turn <= 1 else DEMO_ROTATION[(turn - 2) % len(DEMO_ROTATION)]
+    return Reply(
+        content=content,
+        reasoning=reasoning,
+        chunk_chars=DEMO_CHUNK_CHARS,
+        delay=DEMO_DELAY,
+        first_token_delay=DEMO_FIRST_TOKEN,
+    )
+
+
 def _run(server: StandinServer, command: list[str]) -> int:
     """Run ``command --url URL`` on the inherited terminal; return its exit status."""
     previous = None
@@ -889,7 +1089,10 @@ def _run(server: StandinServer, command: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tests.standin [--host H] [--port P] [--api-key K] [--run CMD ARGS...]``."""
+    """``python -m tests.standin [--host H] [--port P] [--api-key K] [--demo] [--run CMD...]``.
+
+    ``--run`` (what ``make demo`` uses) answers with the demo's replies, as ``--demo`` does.
+    """
     args_in = list(sys.argv[1:] if argv is None else argv)
     command: list[str] | None = None
     if "--run" in args_in:
@@ -908,6 +1111,11 @@ def main(argv: list[str] | None = None) -> int:
         help="/tokenize's prompt ends in <think>, like a thinking model's chat template",
     )
     parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="answer like a model, at a model's pace (always on with --run)",
+    )
+    parser.add_argument(
         "--run",
         nargs=argparse.REMAINDER,
         metavar="CMD",
@@ -923,6 +1131,7 @@ def main(argv: list[str] | None = None) -> int:
         api_key=args.api_key,
         port=args.port,
         template_opens_think=args.template_opens_think,
+        demo=args.demo or command is not None,
     )
     try:
         server.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import socket
 import threading
 import time
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.standin import Reply, StandinServer
+from tests.standin import Reply, StandinServer, vllm_error
 from vllm_chat import api
 from vllm_chat.api import (
     ApiError,
@@ -399,7 +400,7 @@ def test_error_after_a_delay_still_reads_the_body(server: StandinServer, client:
     [
         ("flag", "--api-key"),
         ("environment", "OPENAI_API_KEY"),
-        ("none", "no key"),
+        ("none", "the server wants an API key"),
     ],
 )
 def test_auth_error_says_where_the_key_came_from(
@@ -585,7 +586,87 @@ def test_error_message_is_one_bounded_line() -> None:
     message = api.error_message(("word " * 500).encode(), "text/plain")
     assert "\n" not in message
     assert len(message) <= 300
-    assert message.endswith("…")
+    assert " … " in message
+
+
+def test_a_long_error_message_keeps_its_end_and_cuts_between_words() -> None:
+    # The reason is at the end, after a proxy's wrappers: it must survive the cut.
+    words = " ".join(f"wrapper{i}" for i in range(80))
+    reason = "This model's maximum context length is 4096 tokens."
+    message = api.error_message(f"{words} {reason}".encode(), "text/plain")
+    assert len(message) <= 300
+    assert message.startswith("wrapper0 wrapper1 ")
+    assert message.endswith(reason)
+    head, tail = message.split(" … ")
+    assert all(re.fullmatch(r"wrapper\d+", w) for w in head.split()), head  # whole words
+    assert all(re.fullmatch(r"wrapper\d+|\S+", w) for w in tail.split())
+    assert tail.split()[0] in words.split(), tail  # not the end of a word cut in two
+
+
+LITELLM_CONTEXT = (
+    "litellm.BadRequestError: litellm.APIError: APIError: Hosted_vllmException - "
+    + json.dumps(vllm_error("This model's maximum context length is 4096 tokens. However, "
+                            "you requested 5000 tokens.", 400))
+    + ". Received Model Group=qwen\nAvailable Model Group Fallbacks=None"
+)  # fmt: skip
+
+
+def litellm_error(message: str, code: str) -> bytes:
+    """LiteLLM's error body: OpenAI's shape, with the status code as a string."""
+    body = {"error": {"message": message, "type": None, "param": None, "code": code}}
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    ("message", "headers", "words", "speaker"),
+    [
+        (
+            LITELLM_CONTEXT,
+            {},
+            "This model's maximum context length is 4096 tokens. However, you requested 5000 "
+            "tokens.",
+            "upstream",
+        ),
+        (
+            "litellm.BadRequestError: Hosted_vllmException - Error code: 400 - {'object': "
+            "'error', 'message': \"This model's maximum context length is 4096 tokens.\", "
+            "'type': 'BadRequestError', 'param': None, 'code': 400}",
+            {},
+            "This model's maximum context length is 4096 tokens.",
+            "upstream",
+        ),
+        (
+            "litellm.ServiceUnavailableError: ServiceUnavailableError: OpenAIException - "
+            "Upstream request failed: Endpoint is unavailable.. Received Model Group=big\n"
+            "Available Model Group Fallbacks=None",
+            {},
+            "Upstream request failed: Endpoint is unavailable.",
+            "upstream",
+        ),
+        (
+            "litellm.RateLimitError: No deployments available for selected model, Try again in "
+            "60 seconds. Passed model=qwen. pre-call-checks=False, cooldown_list=[('0b1c', "
+            "{'exception_received': 'litellm.RateLimitError: x', 'status_code': '429'})]",
+            {},
+            "No deployments available for selected model, Try again in 60 seconds.",
+            "gateway",
+        ),
+        ("No connected db.", {}, "No connected db.", "gateway"),
+        ("Invalid proxy server token passed.", {"x-litellm-version": "1.74.0"},
+         "Invalid proxy server token passed.", "gateway"),
+        ("ValueError: litellm is a word", {}, "ValueError: litellm is a word", None),
+        ("The model `x` does not exist.", {}, "The model `x` does not exist.", None),
+    ],
+    ids=["json-inside", "repr-inside", "routing-notes", "cooldown", "no-db", "headers",
+         "plain-word", "vllm"],
+)  # fmt: skip
+def test_litellm_wrappers_come_off_and_say_who_spoke(
+    message: str, headers: dict[str, str], words: str, speaker: str | None
+) -> None:
+    assert api.server_words(litellm_error(message, "400"), "application/json", headers) == (
+        words,
+        speaker,
+    )
 
 
 def test_error_message_survives_invalid_utf8() -> None:

@@ -7,6 +7,8 @@ import re
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,16 @@ def dead_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/v1"
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll `predicate` until it holds (a server thread catching up), or give up."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def user_message(server: StandinServer) -> str:
@@ -197,11 +209,13 @@ def test_rejected_key_says_where_it_came_from_but_not_what_it_is(
 @pytest.mark.parametrize(
     ("args", "stdin", "expected"),
     [
-        (["-q", "review this"], b"some diff", "review this\n\nsome diff"),
-        (["-q", "-"], b"the whole\nmessage\n", "the whole\nmessage\n"),
-        ([], b"question from a pipe", "question from a pipe"),
+        (["-q", "review this"], b"some diff\n", "review this\n\nsome diff"),
+        (["-q", "-"], b"the whole\nmessage\n", "the whole\nmessage"),
+        (["-q", "-"], b"  keep\r\n\n\tall this\t \r\n\n", "  keep\r\n\n\tall this\t "),
+        ([], b"question from a pipe\n", "question from a pipe"),
+        ([], "naïve\n\n".encode(), "naïve"),
     ],
-    ids=["appended", "dash", "no-q"],
+    ids=["appended", "dash", "dash-keeps-the-rest", "no-q", "no-q-unicode"],
 )
 def test_piped_stdin_becomes_the_message(
     server: StandinServer, args: list[str], stdin: bytes, expected: str
@@ -209,9 +223,19 @@ def test_piped_stdin_becomes_the_message(
     result = run_cli("--url", server.url, *args, stdin=stdin)
     assert result.returncode == 0, result.stderr
     assert user_message(server) == expected
-    answer = f"You said: {expected}"
-    # The answer goes out as it came, plus a final newline only when it lacks one.
-    assert result.stdout == (answer if answer.endswith("\n") else answer + "\n").encode()
+    # The answer goes out as it came, plus a final newline (it lacks one).
+    assert result.stdout == f"You said: {expected}\n".encode()
+
+
+def test_echo_into_quick_dash_sends_the_line_without_its_newline(server: StandinServer) -> None:
+    # The brief's case: `echo "echo: from stdin" | vllm-chat -q -` in a real shell pipe.
+    command = f"echo 'echo: from stdin' | {sys.executable} -m vllm_chat --url {server.url} -q -"
+    result = subprocess.run(
+        command, shell=True, capture_output=True, timeout=30, cwd=ROOT, env=dict(os.environ)
+    )
+    assert result.returncode == 0, result.stderr
+    assert user_message(server) == "echo: from stdin"
+    assert result.stdout == b"You said: echo: from stdin\n"
 
 
 @pytest.mark.parametrize(
@@ -242,9 +266,24 @@ def test_stats_go_to_stderr_and_leave_stdout_alone(server: StandinServer) -> Non
     lines = [line for line in result.stderr.decode().splitlines() if "TTFT" in line]
     assert len(lines) == 1
     line = lines[0]
-    assert "tokens/s" in line
-    # "You said: hi" arrives in 3 deltas of 4 characters; usage reports them.
-    assert re.search(r"\b\d+ prompt \+ 3 completion tokens\b", line), line
+    # "You said: hi" arrives in 3 deltas of 4 characters at once: far too quick for a
+    # decode rate to mean anything, so none is claimed; the end-to-end time is there.
+    assert "tokens/s" not in line, line
+    assert re.fullmatch(r"TTFT \d+ ms · \d+\.\d+ s · \d+ prompt \+ 3 completion tokens", line), line
+
+
+def test_stats_give_a_decode_rate_measured_over_a_real_window(server: StandinServer) -> None:
+    # 30 deltas, 20 ms apart: about 0.6 s of decoding in 30 separate reads.
+    server.push(Reply(content="abcd" * 30, chunk_chars=4, delay=0.02))
+    result = run_cli("--url", server.url, "--stats", "-q", "hi")
+    assert result.returncode == 0, result.stderr
+    line = result.stderr.decode().strip()
+    found = re.fullmatch(
+        r"TTFT \d+ ms · (\d+\.\d) tokens/s · \d+\.\d+ s · \d+ prompt \+ 30 completion tokens", line
+    )
+    assert found, line
+    # 29 tokens after the first over at least 29 pauses of 20 ms: at most 50 tokens/s.
+    assert 0 < float(found.group(1)) <= 50.0, line
 
 
 def test_token_limit_is_reported_on_stderr(server: StandinServer) -> None:
@@ -252,7 +291,64 @@ def test_token_limit_is_reported_on_stderr(server: StandinServer) -> None:
     result = run_cli("--url", server.url, "--max-tokens", "1", "-q", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"You \n"
-    assert "token limit" in result.stderr.decode()
+    assert result.stderr == b"the answer stopped at the token limit (max_tokens 1)\n"
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["first-model", "named-model"])
+def test_an_answer_cut_by_the_context_window_names_the_window(server_factory, named: bool) -> None:
+    # No max_tokens sent: vLLM lets the answer fill the context window, then says "length".
+    server = server_factory(max_model_len=12)
+    server.push(Reply(content="abcd" * 40, finish_reason="length"))  # 1 + 40 tokens > 12
+    flags = ["--model-name", "standin-model"] if named else []
+    result = run_cli("--url", server.url, *flags, "-q", "hi")
+    assert result.returncode == 0, result.stderr
+    assert "max_tokens" not in server.requests[0]
+    assert result.stderr.decode() == (
+        "the answer stopped at the end of the model's context window "
+        "(12 tokens, prompt and answer)\n"
+    )
+
+
+def test_a_length_stop_below_the_context_window_is_the_servers_own_limit(
+    server: StandinServer,
+) -> None:
+    server.push(Reply(content="abcd" * 3, finish_reason="length"))  # 1 + 3 of 4096 tokens
+    result = run_cli("--url", server.url, "-q", "hi")
+    assert result.returncode == 0, result.stderr
+    err = result.stderr.decode()
+    assert err.startswith("the answer stopped at a limit the server set (no max_tokens was sent;")
+    assert "max_tokens)" not in err
+
+
+# ---- empty answers ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "said"),
+    [
+        (Reply(content=""), "(empty answer)"),
+        (
+            Reply(content="", finish_reason="content_filter"),
+            "(empty answer; finish reason: content_filter)",
+        ),
+        (Reply(reasoning="mulling it over", content=""), "(no answer after the reasoning)"),
+        (Reply(content="<think>all thought</think>"), "(no answer after the reasoning)"),
+        (
+            Reply(reasoning="a long think", chunk_chars=2),
+            "(no answer after the reasoning: it stopped at the token limit (max_tokens 2))",
+        ),
+    ],
+    ids=["stop", "content-filter", "reasoning-only", "think-tags-only", "length-while-thinking"],
+)
+def test_an_empty_answer_says_so_on_stderr_and_exits_0(
+    server: StandinServer, reply: Reply, said: str
+) -> None:
+    server.push(reply)
+    limit = ["--max-tokens", "2"] if "max_tokens 2" in said else []
+    result = run_cli("--url", server.url, *limit, "-q", "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b""
+    assert result.stderr.decode() == said + "\n"
 
 
 def test_reasoning_stays_off_a_piped_stdout(server: StandinServer) -> None:
@@ -280,6 +376,7 @@ def test_unreachable_server_exits_1_with_one_line() -> None:
     err = result.stderr.decode()
     assert len(err.splitlines()) == 1, err
     assert url in err
+    assert "nothing listens on port" in err and "vllm serve" in err
     assert "Traceback" not in err
 
 
@@ -288,7 +385,8 @@ def test_unknown_model_exits_1_with_the_servers_message(server: StandinServer) -
     assert result.returncode == 1
     assert result.stdout == b""
     err = result.stderr.decode()
-    assert "The model `nosuch` does not exist." in err
+    models = "standin-model, standin-model-large"
+    assert f"The model `nosuch` does not exist; the server has: {models}" in err
     assert "Traceback" not in err
 
 
@@ -343,8 +441,29 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(server: StandinServer)
         assert child.stdout.read(5) == b"line\n"[:5]
         child.stdout.close()  # as `| head -1` does
         err = child.stderr.read().decode()
-        assert child.wait(timeout=30) == 1
-    assert "Traceback" not in err and "BrokenPipe" not in err, err
+        assert child.wait(timeout=30) == 141  # as a filter killed by SIGPIPE
+    assert err == "", err
+
+
+@pytest.mark.parametrize("streams", ["stdout", "stdout-and-stderr"])
+def test_quick_into_head_exits_141_and_prints_nothing_else(
+    server: StandinServer, streams: str
+) -> None:
+    # A long answer, streamed in 4-character pieces, into a real `head -1`; paced, so
+    # that the server is still sending when the reader goes (about 15 s in all).
+    long_answer = "the first line\n" + "and more words\n" * 2000
+    server.push(Reply(content=long_answer, chunk_chars=4, delay=0.002))
+    both = " 2>&1" if streams == "stdout-and-stderr" else ""
+    command = (
+        f"{sys.executable} -m vllm_chat --url {server.url} -q 'a long question'{both} | head -1;"
+        ' echo "status ${PIPESTATUS[0]}" >&2'
+    )
+    result = subprocess.run(
+        ["bash", "-c", command], capture_output=True, timeout=30, cwd=ROOT, env=dict(os.environ)
+    )
+    assert result.stdout == b"the first line\n"
+    assert result.stderr == b"status 141\n"  # nothing from vllm-chat itself
+    assert wait_for(lambda: server.aborted == 1)  # the server was told to stop
 
 
 @pytest.mark.parametrize("where", ["flag", "environment"])

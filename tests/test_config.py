@@ -142,8 +142,8 @@ def test_a_key_from_the_file_sent_in_clear_is_named_by_its_file(
 
 def test_stats_from_the_file_prints_stats(server: StandinServer) -> None:
     write_config(f'url = "{server.url}"\nstats = true\n')
-    assert "tokens/s" in ok(run_cli("-q", "hi"))
-    assert "tokens/s" not in ok(run_cli("--no-stats", "-q", "hi"))
+    assert "TTFT" in ok(run_cli("-q", "hi"))
+    assert "TTFT" not in ok(run_cli("--no-stats", "-q", "hi"))
 
 
 def test_timeout_from_the_file_gives_up_on_a_silent_server(server: StandinServer) -> None:
@@ -352,10 +352,6 @@ def test_an_unusable_default_file_is_skipped_with_a_warning(
 @pytest.mark.parametrize(
     ("line", "key", "expected"),
     [
-        ('temperature = "hot"', "temperature", "a number"),
-        ("top_p = true", "top_p", "a number"),
-        ("max_tokens = 0", "max_tokens", "a whole number above 0"),
-        ("max_tokens = 2.5", "max_tokens", "a whole number above 0"),
         ("model_name = 3", "model_name", "a non-empty string"),
         ("system_prompt = 1", "system_prompt", "a string"),
         ('stats = "yes"', "stats", "true or false"),
@@ -368,7 +364,6 @@ def test_an_unusable_default_file_is_skipped_with_a_warning(
         ('think = "maybe"', "think", '"collapse"'),
         ('url = "localhost:8000"', "url", "http://"),
         ("sampling = 1", "sampling", "a table"),
-        ("temperature = nan", "temperature", "a number"),
     ],
 )
 def test_a_key_of_the_wrong_type_is_ignored_with_a_warning(
@@ -413,12 +408,44 @@ def test_an_unknown_key_is_ignored_with_a_suggestion(
 
 
 @pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ('temperature = "hot"', 'temperature must be a number from 0 to 2, got "hot"'),
+        ("temperature = nan", "temperature must be a number from 0 to 2, got NaN"),
+        ("temperature = -1", "temperature must be a number from 0 to 2, got -1"),
+        ("top_p = true", "top_p must be a number above 0 and at most 1, got true"),
+        ("top_p = 2", "top_p must be a number above 0 and at most 1, got 2"),
+        ("max_tokens = 0", "max_tokens must be a whole number of at least 1, got 0"),
+        ("max_tokens = 2.5", "max_tokens must be a whole number of at least 1, got 2.5"),
+        ("[sampling]\nmin_p = inf", "sampling.min_p must be a number from 0 to 1, got Infinity"),
+        ("[sampling]\ntop_k = -2", "sampling.top_k must be a whole number, at least 1"),
+        ("[sampling]\nseed = 1979-05-27", "sampling.seed must be a whole number (64-bit)"),
+        ("[sampling]\nstop = [1]", "sampling.stop must be a non-empty string or a list of them"),
+        ("[sampling]\nmy_extra = nan", "sampling.my_extra must be a JSON value (NaN is not"),
+        ('[sampling]\napi_key = "sk-123456"', "put api_key at the top of the file"),
+        ('[sampling]\nAuthorization = "Bearer sk-123456"', "Authorization is not a request"),
+        ('[sampling]\nbase_url = "http://x/v1"', "put url at the top of the file"),
+    ],
+)
+def test_a_sampling_value_vllm_would_refuse_exits_2_naming_file_and_key(
+    server: StandinServer, line: str, says: str
+) -> None:
+    path = write_config(f"{line}\n")
+    result = run_cli("--url", server.url, "-q", "hi")
+    assert result.returncode == 2
+    assert result.stdout == b""
+    err = result.stderr.decode()
+    assert err.splitlines() == [err.strip()], err  # one line
+    assert err.startswith(f"vllm-chat: error: {path}: ") and says in err, err
+    assert "sk-123456" not in err
+    assert server.requests == [] and server.models_calls == 0
+
+
+@pytest.mark.parametrize(
     ("entry", "mentions"),
     [
         ("stream = false", "sampling.stream"),
         ('model = "other"', "sampling.model"),
-        ("seed = 1979-05-27", "sampling.seed"),
-        ("min_p = inf", "sampling.min_p"),
     ],
 )
 def test_a_sampling_entry_that_cannot_be_sent_is_ignored(
@@ -473,9 +500,21 @@ def test_extra_body_is_merged_into_the_request(server: StandinServer) -> None:
         ('{"min_p": NaN}', "NaN"),
         ('{"messages": []}', "'messages'"),
         ('{"stream": false}', "'stream'"),
+        ('{"temperature": 5}', "temperature must be a number from 0 to 2, got 5"),
+        ('{"max_tokens": 0}', "max_tokens must be a whole number of at least 1, got 0"),
+        ('{"top_k": true}', "top_k must be a whole number"),
+        ('{"stop": ""}', "stop must be a non-empty string"),
+        ('{"api_key": "sk-123456"}', "api_key is not a request parameter"),
+        ('{"API_KEY": "sk-123456"}', "--api-key sets the key"),
+        ('{"Authorization": "Bearer sk-123456"}', "--api-key sets the key"),
+        ('{"base_url": "http://x/v1"}', "--url sets the server"),
     ],
-    ids=["truncated", "array", "string", "nan", "messages", "stream"],
-)
+    ids=[
+        "truncated", "array", "string", "nan", "messages", "stream", "temperature-5",
+        "max-tokens-0", "top-k-true", "stop-empty", "api-key", "api-key-upper", "authorization",
+        "base-url",
+    ],
+)  # fmt: skip
 def test_bad_extra_body_exits_2_with_one_error_line(
     server: StandinServer, value: str, mentions: str
 ) -> None:
@@ -487,6 +526,7 @@ def test_bad_extra_body_exits_2_with_one_error_line(
     errors = [line for line in err.splitlines() if "error:" in line]
     assert len(errors) == 1, err
     assert "--extra-body" in errors[0] and mentions in errors[0]
+    assert "sk-123456" not in err
     assert server.requests == []
 
 
@@ -498,10 +538,16 @@ def test_bad_extra_body_exits_2_with_one_error_line(
     [
         (["--code-theme", "monokay"], "did you mean 'monokai'?"),
         (["--think", "sometimes"], "--think"),
-        (["--temperature", "nan"], "--temperature"),
+        (["--temperature", "nan"], "--temperature: must be a number from 0 to 2, got nan"),
+        (["--temperature", "-1"], "--temperature: must be a number from 0 to 2, got -1"),
+        (["--temperature", "2.5"], "--temperature: must be a number from 0 to 2, got 2.5"),
+        (["--top-p", "2"], "--top-p: must be a number above 0 and at most 1, got 2"),
+        (["--top-p", "0"], "--top-p: must be a number above 0 and at most 1, got 0"),
+        (["--max-tokens", "0"], "--max-tokens: must be a whole number of at least 1, got 0"),
     ],
-    ids=["code-theme", "think", "temperature-nan"],
-)
+    ids=["code-theme", "think", "temperature-nan", "temperature-neg", "temperature-2.5",
+         "top-p-2", "top-p-0", "max-tokens-0"],
+)  # fmt: skip
 def test_bad_new_flag_values_exit_2(server: StandinServer, args: list[str], mentions: str) -> None:
     result = run_cli("--url", server.url, *args, "-q", "hi")
     assert result.returncode == 2

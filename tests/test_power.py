@@ -288,7 +288,7 @@ def test_save_with_no_name_writes_a_private_file_in_the_chats_folder(
     assert len(files) == 1, files
     path = files[0]
     assert re.fullmatch(r"chat-\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\.json", path.name)
-    assert f"saved 1 turns to {path}" in capsys.readouterr().out
+    assert f"saved 1 turn to {path}" in capsys.readouterr().out
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     document = json.loads(path.read_text())
@@ -301,10 +301,11 @@ def test_save_with_no_name_writes_a_private_file_in_the_chats_folder(
 def test_saved_chat_loads_into_a_new_chat(server: StandinServer, capsys, tmp_path: Path) -> None:
     first = new_chat(server.url, system_prompt="Be brief")
     keys = "/model standin-model-large\r/set top_k 5\rhello\r/save mychat\r"
-    run_repl(first, keys + "again\r/save mychat\r" + CTRL_D)
+    run_repl(first, keys + "again\r/save mychat\ry\r" + CTRL_D)  # y: replace the first save
     path = chats_dir(tmp_path) / "mychat.json"
     assert sorted(p.name for p in path.parent.iterdir()) == ["mychat.json"]  # no temp files
-    assert f"saved 2 turns to {path}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"saved 1 turn to {path}" in out and f"saved 2 turns to {path}" in out
 
     second = new_chat(server.url)  # no system prompt, no sampling, default model
     run_repl(second, "/load mychat\rnext\r" + CTRL_D)
@@ -323,9 +324,10 @@ def test_saved_chat_loads_into_a_new_chat(server: StandinServer, capsys, tmp_pat
 
 
 def test_save_to_an_explicit_path(server: StandinServer, capsys, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
     target = tmp_path / "elsewhere" / "keep.json"
     run_repl(new_chat(server.url), f"hello\r/save {target}\r" + CTRL_D)
-    assert f"saved 1 turns to {target}" in capsys.readouterr().out
+    assert f"saved 1 turn to {target}" in capsys.readouterr().out
     assert json.loads(target.read_text())["messages"] == [user("hello"), said("hello")]
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
 
@@ -488,7 +490,8 @@ def test_stats_on_and_off(server: StandinServer, capsys) -> None:
     stats = [line for line in captured.err.splitlines() if "TTFT" in line]
     assert len(stats) == 2, captured.err  # after "one" and "three", not "two"
     for line in stats:
-        assert re.search(r"TTFT \d+ ms · [\d.]+ tokens/s · \d+ prompt \+ 4 completion tokens", line)
+        # Four deltas at once: too quick for a decode rate to mean anything; none is shown.
+        assert re.search(r"TTFT \d+ ms · [\d.]+ s · \d+ prompt \+ 4 completion tokens", line)
     out = captured.out.splitlines()
     assert out.count("stats on") == 2 and out.count("stats off") == 1
     assert any(line.startswith("last answer: TTFT") for line in out)  # /stats shows the last
@@ -871,7 +874,7 @@ def test_copy_sends_osc52_to_the_terminal(server: StandinServer, capsys) -> None
     assert "copied code block 2 (2 lines, 14 characters)" in captured.out
     assert f"copied the last answer (14 lines, {len(TWO_BLOCKS)} characters)" in captured.out
     errors = error_lines(captured.err)
-    assert len(errors) == 1 and "has 2 code block(s)" in errors[0]
+    assert len(errors) == 1 and "has 2 code blocks; /copy 1..2" in errors[0]
     assert "\x1b]52" not in captured.out  # only the terminal gets the sequence
     assert len(server.requests) == 1
 
@@ -903,12 +906,14 @@ def test_completion_knows_the_new_commands_and_their_arguments(server: StandinSe
     assert sorted(completions(chat, "/re")) == ["/reset", "/retry"]
     assert sorted(completions(chat, "/s")) == [
         "/save",
+        "/save!",
         "/set",
         "/settings",
         "/stats",
         "/system",
     ]
-    for name in ("undo", "edit", "history", "load", "unset", "think", "file", "image", "copy"):
+    names = ("undo", "edit", "history", "load", "unset", "think", "file", "image", "copy")
+    for name in (*names, "attachments", "detach"):
         assert f"/{name}" in completions(chat, "/" + name[:2]), name
     assert completions(chat, "/think c") == ["/think collapse"]
     assert sorted(completions(chat, "/think ")) == ["/think collapse", "/think hide", "/think show"]
@@ -929,7 +934,7 @@ def test_toolbar_after_an_answer(server: StandinServer, tmp_path: Path) -> None:
     # The stand-in counts a prompt token per 4 characters and a token per delta:
     # "hello" -> 1, "You said: hello" in 4-character deltas -> 4.
     assert bar.startswith(" standin-model · 5 / 4,096 tokens · TTFT "), bar
-    assert re.search(r" · TTFT \d[\d,]* ms · \d+\.\d tokens/s$", bar), bar
+    assert re.search(r" · TTFT \d[\d,]* ms(?: · \d+\.\d tokens/s)?$", bar), bar  # rate: if measured
     assert server.max_model_len == 4096
 
     repl = run_repl(repl.chat, f"/file {notes}\r" + CTRL_D)

@@ -59,7 +59,13 @@ def test_ctrl_x_ctrl_e_edits_the_line_in_the_editor(
     children.append(child)
     term.wait_prompt()
     child.send("first draft")
-    child.send("\x18\x05")  # Ctrl-X Ctrl-E: edit, then send what the editor saved
+    child.send("\x18\x05")  # Ctrl-X Ctrl-E: edit; what the editor saved comes back to the prompt
+    term.wait(
+        lambda: term.display[term.cursor.y].rstrip() == "> rewritten in the editor",
+        "the edited line at the prompt",
+    )
+    assert server.requests == []  # nothing is sent before Enter
+    child.send("\r")
     term.wait_text("You said: rewritten in the editor")
     assert server.requests[-1]["messages"][-1]["content"] == "rewritten in the editor"
 

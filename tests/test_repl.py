@@ -201,12 +201,32 @@ def test_double_slash_sends_a_message_starting_with_slash(server: StandinServer,
         ("a" + ALT_ENTER + "b\r", "a\nb"),
         ("a" + CTRL_J + "b\r", "a\nb"),
         (paste("one\ntwo\nthree") + "\r", "one\ntwo\nthree"),
+        ('"""docstring here\r', '"""docstring here'),
+        (paste('"""\none\ntwo') + "\r", '"""\none\ntwo'),
+        (paste('"""\none\n"""') + "\r", '"""\none\n"""'),
+        ('"""\rcode"""\r', "code"),
     ],
-    ids=["triple-quotes", "alt-enter", "ctrl-j", "bracketed-paste"],
+    ids=[
+        "triple-quotes",
+        "alt-enter",
+        "ctrl-j",
+        "bracketed-paste",
+        "quotes-then-text",
+        "pasted-open-block",
+        "pasted-closed-block",
+        "closing-quotes-end-a-line",
+    ],
 )
 def test_multiline_input_is_one_message(server: StandinServer, keys: str, message: str) -> None:
     assert drive(new_chat(server.url), keys + CTRL_D) == 0
     assert sent(server) == [message]
+
+
+def test_a_block_is_recalled_as_the_message_it_sent(server: StandinServer, tmp_path: Path) -> None:
+    history = tmp_path / "history"
+    assert drive(new_chat(server.url), '"""\rone\rtwo\r"""\r' + CTRL_D, history) == 0
+    assert drive(new_chat(server.url), UP + "\r" + CTRL_D, history) == 0
+    assert sent(server) == ["one\ntwo", "one\ntwo"]
 
 
 # ---- Ctrl-C -------------------------------------------------------------------------------

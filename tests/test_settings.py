@@ -99,3 +99,43 @@ def test_settings_defaults() -> None:
 )
 def test_key_sent_in_clear(url: str, key: str | None, in_clear: bool) -> None:
     assert settings.key_sent_in_clear(url, key) is in_clear
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:8000/v1", None),
+        ("https://gpu-box/v1", None),
+        ("http://[::1]:8000/v1", None),
+        ("localhost:8000/v1", "must start with http:// or https://, got 'localhost:8000/v1'"),
+        ("ftp://gpu-box/v1", "must start with http:// or https://"),
+        ("http://", "has no host name, got 'http://'"),
+        ("http://[::1/v1", "has no host name"),
+    ],
+)
+def test_url_problem(url: str, problem: str | None) -> None:
+    found = settings.url_problem(url)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found
+
+
+@pytest.mark.parametrize(
+    ("line", "may_hold_key"),
+    [
+        ("/key", False),
+        ("/KEY  ", False),
+        ("/key sk-abc", True),
+        ("/connect", False),
+        ("/connect --key", False),
+        ("/connect http://gpu-box/v1 --key", False),
+        ("/connect http://gpu-box/v1 sk-abc", True),
+        ("/connect --key=sk-abc", True),
+        ("/connect http://gpu-box/v1 --key sk-abc", True),
+        ("/keys please", False),
+        ("what is a key sk-abc", False),
+    ],
+)
+def test_line_may_hold_key(line: str, may_hold_key: bool) -> None:
+    assert settings.line_may_hold_key(line) is may_hold_key

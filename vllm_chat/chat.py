@@ -27,6 +27,7 @@ from vllm_chat.api import (
 )
 from vllm_chat.attachments import Attachments
 from vllm_chat.conversation import Conversation
+from vllm_chat.hints import hint
 from vllm_chat.render import PlainRenderer, Renderer, status_line
 from vllm_chat.terminal import quiet_input
 from vllm_chat.think import prompt_opens_think
@@ -45,15 +46,35 @@ def plain_to_stdout() -> Renderer:
     return PlainRenderer(sys.stdout, sys.stderr)
 
 
+# A decode rate means something only when measured over this long a window, with its
+# deltas in this many separate arrivals: deltas bunched in one network read arrive in
+# no time at all (one such run once claimed 33130 tokens/s).
+RATE_MIN_WINDOW = 0.2  # seconds from the first delta to the last
+RATE_MIN_ARRIVALS = 4
+ARRIVAL_GAP = 0.0005  # seconds: a delta this long after the previous one came in a later read
+
+
 @dataclass
 class TurnStats:
-    """Timing and token counts of one answer."""
+    """Timing and token counts of one answer (times from `time.perf_counter()`)."""
 
     started: float
     first_token: float | None = None
     ended: float | None = None
     usage: Usage | None = None
     deltas: int = 0  # content and reasoning pieces, the count when no usage arrives
+    last_token: float | None = None
+    arrivals: int = 0  # runs of deltas that came apart from each other (see ARRIVAL_GAP)
+
+    def note_delta(self, now: float) -> None:
+        """A content or reasoning delta arrived at `now`."""
+        if self.first_token is None:
+            self.first_token = now
+            self.arrivals = 1
+        elif self.last_token is not None and now - self.last_token > ARRIVAL_GAP:
+            self.arrivals += 1
+        self.last_token = now
+        self.deltas += 1
 
     @property
     def ttft_ms(self) -> float | None:
@@ -61,21 +82,34 @@ class TurnStats:
 
     @property
     def tokens_per_second(self) -> float | None:
-        """Decode speed: the first token's time belongs to TTFT."""
+        """Decode speed from the first delta to the last (the first token's time is TTFT's).
+
+        None when that window is too short, or its deltas too bunched, to mean anything.
+        """
         tokens = self.usage.completion_tokens if self.usage else self.deltas
-        if self.first_token is None or self.ended is None or tokens < 2:
+        if self.first_token is None or self.last_token is None or tokens < 2:
             return None
-        elapsed = self.ended - self.first_token
-        return (tokens - 1) / elapsed if elapsed > 0 else None
+        window = self.last_token - self.first_token
+        if window < RATE_MIN_WINDOW or self.arrivals < RATE_MIN_ARRIVALS:
+            return None
+        return (tokens - 1) / window
+
+    @property
+    def total_seconds(self) -> float | None:
+        """From sending the request to the end of the answer."""
+        return None if self.ended is None else self.ended - self.started
 
     def line(self) -> str:
-        """`TTFT 312 ms · 48.1 tokens/s · 25 prompt + 131 completion tokens`."""
+        """`TTFT 312 ms · 48.1 tokens/s · 2.9 s · 25 prompt + 131 completion tokens`."""
         parts = []
         if self.ttft_ms is not None:
             parts.append(f"TTFT {self.ttft_ms:.0f} ms")
         tokens = self.usage.completion_tokens if self.usage else self.deltas
         if self.tokens_per_second is not None:
             parts.append(f"{'' if self.usage else '~'}{self.tokens_per_second:.1f} tokens/s")
+        total = self.total_seconds
+        if total is not None:
+            parts.append(f"{total:.2f} s" if total < 1 else f"{total:.1f} s")
         if self.usage:
             parts.append(
                 f"{self.usage.prompt_tokens} prompt + {self.usage.completion_tokens} "
@@ -139,6 +173,13 @@ class Chat:
             self.model = name
             self.context_tokens = None
 
+    def server_changed(self) -> None:
+        """After `/connect`: forget what the old server said; the conversation stays."""
+        with self._model_lock:
+            self._models = None
+            self.think_templates.clear()
+            self.context_tokens = None
+
     def _explain_missing_model(self, error: HTTPStatusError) -> HTTPStatusError:
         """A 404 about the model: say which models the server does have."""
         if "model" not in error.server_message.lower():
@@ -148,7 +189,9 @@ class Chat:
         except ApiError:
             return error
         return HTTPStatusError(
-            error.status, error.server_message, f"{error}; the server has: {names or 'no models'}"
+            error.status,
+            error.server_message,
+            f"{str(error).rstrip('.')}; the server has: {names or 'no models'}",
         )
 
     def request_body(self) -> dict[str, Any]:
@@ -230,17 +273,18 @@ class Chat:
         )
         finish_reason = None
         warned_bad_event = False
+        saw_words = False  # reasoning, or content not all blank
         try:
             events = self.client.stream_chat(body)
             with quiet_input(), contextlib.closing(events):
                 for event in events:
                     if isinstance(event, (ContentDelta, ReasoningDelta)):
-                        if stats.first_token is None:
-                            stats.first_token = time.perf_counter()
-                        stats.deltas += 1
+                        stats.note_delta(time.perf_counter())
                         if isinstance(event, ContentDelta):
+                            saw_words = saw_words or bool(event.text.strip())
                             answer.content(event.text)
                         else:
+                            saw_words = True
                             answer.reasoning(event.text)
                     elif isinstance(event, Usage):
                         stats.usage = event
@@ -265,14 +309,14 @@ class Chat:
             else:
                 self._forget_unanswered(content)
             if isinstance(exc, StreamError) and answer.answer_text:
-                raise StreamError(f"{exc}; the partial answer was kept") from exc
+                raise StreamError(f"{str(exc).rstrip('.')}; the partial answer was kept") from exc
             if isinstance(exc, HTTPStatusError) and exc.status == 404:
                 raise self._explain_missing_model(exc) from exc
             if isinstance(exc, HTTPStatusError) and "context" in exc.server_message.lower():
                 raise HTTPStatusError(
                     exc.status,
                     exc.server_message,
-                    f"{exc} (/undo drops the last exchange, /reset starts afresh)",
+                    f"{exc} ({hint('context')})",
                 ) from exc
             raise
         stats.ended = time.perf_counter()
@@ -285,11 +329,49 @@ class Chat:
         self.conversation.add_assistant(text)
         if stats.usage is not None:
             self.context_tokens = stats.usage.total_tokens
-        if finish_reason == "length":
-            self.report("the answer stopped at the token limit (max_tokens)", kind="warn")
+        note = self._ending_note(body, finish_reason, text, saw_words, stats)
+        if note:
+            self.report(note, kind="warn")
         if self.stats:
             self.report(stats.line(), kind="info")
         return text
+
+    def _ending_note(
+        self,
+        body: dict[str, Any],
+        finish_reason: str | None,
+        text: str,
+        saw_words: bool,
+        stats: TurnStats,
+    ) -> str | None:
+        """What to say about how an answer ended: cut by a limit (which one), or empty."""
+        limit = self._limit_hit(body, stats) if finish_reason == "length" else None
+        if text.strip():
+            return f"the answer stopped at {limit}" if limit else None
+        # Words came, yet no answer is left: they were all thinking.
+        empty = "no answer after the reasoning" if saw_words else "empty answer"
+        if limit:
+            return f"({empty}: it stopped at {limit})"
+        if finish_reason not in (None, "stop"):
+            return f"({empty}; finish reason: {finish_reason})"
+        return f"({empty})"
+
+    def _limit_hit(self, body: dict[str, Any], stats: TurnStats) -> str:
+        """Which token limit a `length` finish hit: the one sent, else the context window."""
+        for key in ("max_completion_tokens", "max_tokens"):
+            if isinstance(body.get(key), int):
+                return f"the token limit ({key} {body[key]})"
+        window = None
+        with contextlib.suppress(ApiError):  # asked only now: one request, in a rare case
+            window = next((m.max_model_len for m in self.models() if m.id == body["model"]), None)
+        if window is None:
+            return "the end of the model's context window (no max_tokens was sent)"
+        if stats.usage is not None and stats.usage.total_tokens < window:
+            return (
+                f"a limit the server set (no max_tokens was sent; the {window:,}-token "
+                "context window was not full)"
+            )
+        return f"the end of the model's context window ({window:,} tokens, prompt and answer)"
 
     def _forget_unanswered(self, content: Any) -> None:
         """No answer came: the conversation is as before; `/retry` can send it again."""
@@ -319,11 +401,16 @@ class Chat:
         self.context_tokens = None  # unknown until the next answer's usage
         return dropped + len(self.conversation.pop_exchange())
 
-    def reset(self) -> None:
-        """Forget the conversation (the system prompt stays)."""
+    def reset(self) -> int:
+        """Forget the conversation and pending attachments (the system prompt stays).
+
+        Returns how many attachments were dropped.
+        """
         self.conversation.reset()
+        dropped = self.attachments.clear()
         self.unsent = None
         self.context_tokens = None
+        return dropped
 
     def max_model_len(self) -> int | None:
         """The current model's context length, if known; never waits for the server.

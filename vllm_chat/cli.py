@@ -32,23 +32,29 @@ if TYPE_CHECKING:
 
     from vllm_chat.chat import Chat
     from vllm_chat.config import Config
+    from vllm_chat.render import Renderer
     from vllm_chat.repl import Repl
     from vllm_chat.settings import Settings
 
     T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_READER_GONE = 141  # as for a filter killed by SIGPIPE (128 + 13): `yes | head -1`
 START_WAIT = 2.0  # seconds the start line waits for the model list before going on
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
-    return value
+def _sampling(name: str) -> Callable[[str], object]:
+    """The flag type of the sampling value `name`: checked as every sampling value is."""
+
+    def parse(text: str) -> object:
+        from vllm_chat.sampling import flag_value
+
+        try:
+            return flag_value(name, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
 def _number(text: str) -> float:
@@ -86,6 +92,12 @@ def _json_object(text: str) -> dict[str, object]:
     reserved = [key for key in RESERVED_BODY_KEYS if key in value]
     if reserved:
         raise argparse.ArgumentTypeError(f"{reserved[0]!r} is set by vllm-chat itself")
+    from vllm_chat.sampling import misplaced, problem
+
+    for key, item in value.items():
+        refused = misplaced(key, "flag") or problem(key, item)
+        if refused:
+            raise argparse.ArgumentTypeError(refused)
     return value
 
 
@@ -95,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Chat with a vLLM (or any OpenAI-compatible) server from the terminal.",
         epilog="Flags beat the environment, which beats the config file. "
         "In the chat, /help lists the commands. Exit codes: 0 ok, 1 request failed, "
-        "2 usage error, 130 interrupted.",
+        "2 usage error, 130 interrupted, 141 the output's reader went away.",
         allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"vllm-chat {__version__}")
@@ -173,10 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sampling = parser.add_argument_group("sampling")
-    sampling.add_argument("--temperature", type=_number, metavar="T", help="sampling temperature")
-    sampling.add_argument("--top-p", type=_number, metavar="P", help="nucleus sampling mass")
     sampling.add_argument(
-        "--max-tokens", type=_positive_int, metavar="N", help="longest answer, in tokens"
+        "--temperature", type=_sampling("temperature"), metavar="T", help="sampling temperature"
+    )
+    sampling.add_argument(
+        "--top-p", type=_sampling("top_p"), metavar="P", help="nucleus sampling mass"
+    )
+    sampling.add_argument(
+        "--max-tokens", type=_sampling("max_tokens"), metavar="N", help="longest answer, in tokens"
     )
     sampling.add_argument(
         "--extra-body",
@@ -308,8 +324,12 @@ def _stdin_text() -> str | None:
 
 
 def _quick_message(quick: str | None) -> str | None:
-    """The message for single-shot mode, or None for the interactive REPL."""
+    """The message for single-shot mode, or None for the interactive REPL.
+
+    Piped input loses its final line ends, as `$(cat)` does; the rest is kept as it is.
+    """
     piped = _stdin_text()
+    piped = None if piped is None else piped.rstrip("\r\n")
     if quick == "-":
         return piped or ""
     if quick is not None:
@@ -349,9 +369,63 @@ def make_chat(settings: Settings) -> Chat:
         sampling=dict(settings.sampling),
         stats=settings.stats,
         think=settings.think,
-        make_renderer=lambda: make_renderer(sys.stdout, sys.stderr, code_theme=settings.code_theme),
+        make_renderer=lambda: _quiet_when_reader_gone(
+            make_renderer(sys.stdout, sys.stderr, code_theme=settings.code_theme)
+        ),
         make_spinner=_spinner_on_a_terminal,
     )
+
+
+class _ReaderGuard:
+    """A renderer that falls silent once the reader of stdout is gone (a closed pipe).
+
+    `| head -1` closing the pipe is no failure: the answer is not marked
+    `[incomplete]`, and the `BrokenPipeError` goes on up to `main`.
+    """
+
+    def __init__(self, inner: Renderer) -> None:
+        self._inner = inner
+        self._gone = False
+
+    def feed(self, text: str) -> None:
+        self._guarded(self._inner.feed, text)
+
+    def feed_reasoning(self, text: str) -> None:
+        self._guarded(self._inner.feed_reasoning, text)
+
+    def end_reasoning(self, summary: str | None = None) -> None:
+        self._guarded(self._inner.end_reasoning, summary)
+
+    def finish(self, note: str | None = None) -> None:
+        if not self._gone:
+            self._guarded(self._inner.finish, note)
+
+    def _guarded(self, call: Callable[..., None], *args: object) -> None:
+        try:
+            call(*args)
+        except BrokenPipeError:
+            self._gone = True
+            raise
+
+
+def _quiet_when_reader_gone(renderer: Renderer) -> Renderer:
+    return renderer if sys.stdout.isatty() else _ReaderGuard(renderer)
+
+
+def _own_ctrl_c() -> None:
+    """The interactive chat takes Ctrl-C back when started with SIGINT ignored.
+
+    A shell starts background jobs with SIGINT ignored (so do `nohup` and some CI
+    runners), and children inherit that. A chat at a terminal is driven by Ctrl-C,
+    so it restores Python's handler; `-q` keeps what it inherited, so that a
+    script's background job stays immune to a Ctrl-C meant for the foreground.
+    """
+    import contextlib
+    import signal
+
+    with contextlib.suppress(ValueError):  # not the main thread: not ours to change
+        if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _spinner_on_a_terminal() -> AbstractContextManager[object] | None:
@@ -371,10 +445,10 @@ def resume(chat: Chat, settings: Settings) -> bool:
         return True
     from vllm_chat.commands import apply_saved
     from vllm_chat.render import status_line
-    from vllm_chat.saved import SavedChatError, load, resolve
+    from vllm_chat.saved import SavedChatError, load, locate
 
     try:
-        loaded = load(resolve(settings.load))
+        loaded = load(locate(settings.load))
     except SavedChatError as exc:
         status_line(str(exc), kind="error")
         return False
@@ -428,6 +502,7 @@ def _in_background(work: Callable[[], object]) -> Future[object]:
 def run_interactive(settings: Settings) -> int:
     from vllm_chat.terminal import quiet_input
 
+    _own_ctrl_c()
     # Keys typed before the first prompt wait for it, Enter still meaning "send".
     with quiet_input():
         repl = _start_session(settings)
@@ -457,6 +532,7 @@ def _start_session(settings: Settings) -> Repl | None:
     from vllm_chat.repl import Repl
 
     repl = Repl(chat, history_file=settings.history_file, vi=settings.vi)
+    repl.follow_model_list(model)
     banner = f"vllm-chat {__version__} · {settings.url}"
     try:
         repl.say(f"{banner} · model {model.result(timeout=START_WAIT)} · /help for commands")
@@ -465,6 +541,7 @@ def _start_session(settings: Settings) -> Repl | None:
         repl.say(f"{banner} · the next message tries again")
     except FutureTimeout:
         repl.say(f"{banner} · waiting for the server to list its models…")
+    repl.say('Alt-Enter or """ for several lines · Ctrl-C stops an answer · Ctrl-D quits')
     return repl
 
 
@@ -472,10 +549,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_normalise(sys.argv[1:] if argv is None else argv, parser))
     settings = settings_from_args(args, read_config(args, parser))
-    if not settings.url.startswith(("http://", "https://")):
+    from vllm_chat.settings import key_is_sendable, url_problem
+
+    if problem := url_problem(settings.url):
         origin = "--url" if args.url is not None else "OPENAI_BASE_URL"
-        parser.error(f"{origin} must start with http:// or https://, got {settings.url!r}")
-    from vllm_chat.settings import key_is_sendable
+        parser.error(f"{origin} {problem}")
 
     if not key_is_sendable(settings.api_key):
         origin = KEY_ORIGINS.get(settings.api_key_source, "the API key")
@@ -488,11 +566,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as other filters do.
+        # The reader went away (`| head`): stop quietly, with the status a filter
+        # killed by SIGPIPE has. Output still buffered goes nowhere at exit.
+        import contextlib
         import os
 
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_FAILURE
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_READER_GONE
     except Exception as exc:  # never a traceback; one line says what happened
         from vllm_chat.render import status_line, unexpected
 

@@ -12,12 +12,21 @@ from typing import TextIO
 
 from vllm_chat import saved
 from vllm_chat.api import ApiError
-from vllm_chat.attachments import AttachmentError, image_url, text_block, text_of, with_text
+from vllm_chat.attachments import (
+    Attachment,
+    AttachmentError,
+    file_attachment,
+    image_attachment,
+    text_of,
+    with_text,
+)
 from vllm_chat.chat import Chat
 from vllm_chat.clipboard import code_blocks, osc52
 from vllm_chat.defaults import KEY_ORIGINS, RESERVED_BODY_KEYS, THINK_MODES
 from vllm_chat.editor import EditorError, edit
+from vllm_chat.sampling import misplaced, problem
 from vllm_chat.saved import SavedChat, SavedChatError
+from vllm_chat.settings import key_is_sendable, key_sent_in_clear, url_problem
 
 
 class ExitRequested(Exception):
@@ -40,6 +49,15 @@ class Context:
     show_markdown: Callable[[str], None] | None = None
     # Where terminal-only output (the OSC 52 clipboard sequence) goes; None: no terminal.
     terminal: TextIO | None = None
+    # Asks a yes/no question (True: yes); None: nobody to ask, so the answer is no.
+    confirm: Callable[[str], bool] | None = None
+    # Reads a line without showing it (an API key), kept out of every history; None: no one.
+    read_secret: Callable[[str], str] | None = None
+
+
+def counted(count: int, word: str) -> str:
+    """`1 turn`, `2 turns`, `0 files`: a number and its word, as a sentence needs it."""
+    return f"{count:,} {word if count == 1 else word + 's'}"
 
 
 Handler = Callable[[Context, str], None]
@@ -194,11 +212,16 @@ def model_command(ctx: Context, arg: str) -> None:
     ctx.say(f"model: {arg}")
 
 
-@command("reset", "forget the conversation (the system prompt stays)", aliases=("clear",))
+@command(
+    "reset",
+    "forget the conversation and any attachments (the system prompt stays)",
+    aliases=("clear",),
+)
 def reset_command(ctx: Context, arg: str) -> None:
     turns = ctx.chat.conversation.turns
-    ctx.chat.reset()
-    ctx.say(f"conversation cleared ({turns} turn{'s' if turns != 1 else ''} forgotten)")
+    dropped = ctx.chat.reset()
+    detached = f", {counted(dropped, 'attachment')} dropped" if dropped else ""
+    ctx.say(f"conversation cleared ({counted(turns, 'turn')} forgotten{detached})")
 
 
 @command("exit", "leave vllm-chat (Ctrl-D too)", aliases=("quit",))
@@ -270,10 +293,31 @@ def _chat_files(chat: Chat) -> list[str]:
     takes_path=True,
 )
 def save_command(ctx: Context, arg: str) -> None:
-    chat = ctx.chat
     path = saved.resolve(arg or None)
-    saved.save(SavedChat(chat.model, chat.conversation, dict(chat.sampling)), path)
-    ctx.say(f"saved {chat.conversation.turns} turns to {path}")
+    asking = ctx.confirm or (lambda question: False)  # nobody to ask: no
+    if path.is_file() and not asking(f"{path} exists; replace it? [y/N] "):
+        ctx.say(f"not saved: {path} exists (/save! {arg} replaces it without asking)")
+        return
+    _save(ctx, path)
+
+
+@command(
+    "save!",
+    "save the chat, replacing an existing file without asking",
+    usage="/save! PATH",
+    takes_path=True,
+)
+def save_over_command(ctx: Context, arg: str) -> None:
+    if not arg:
+        raise UsageError("usage: /save! PATH (/save alone always writes a new file)")
+    _save(ctx, saved.resolve(arg))
+
+
+def _save(ctx: Context, path: Path) -> None:
+    chat = ctx.chat
+    chat_state = SavedChat(chat.model, chat.conversation, dict(chat.sampling))
+    saved.save(chat_state, path, overwrite=True)
+    ctx.say(f"saved {counted(chat.conversation.turns, 'turn')} to {path.absolute()}")
 
 
 @command(
@@ -286,23 +330,37 @@ def save_command(ctx: Context, arg: str) -> None:
 def load_command(ctx: Context, arg: str) -> None:
     if not arg:
         raise UsageError(f"usage: /load PATH (saved chats are in {saved.chats_dir()})")
-    path = saved.resolve(arg)
+    path = saved.locate(arg)  # the file as named, else the one in the chats folder
     loaded = saved.load(path)  # raises before anything changes
+    dropped = ctx.chat.attachments.clear()
     apply_saved(ctx.chat, loaded)
     ctx.say(
-        f"loaded {loaded.conversation.turns} turns from {path}"
+        f"loaded {counted(loaded.conversation.turns, 'turn')} from {path.absolute()}"
         + (f" · model {loaded.model}" if loaded.model else "")
+        + (f" · {counted(dropped, 'attachment')} dropped" if dropped else "")
     )
 
 
 def apply_saved(chat: Chat, loaded: SavedChat) -> None:
     """Make a loaded chat the current one."""
     chat.conversation = loaded.conversation
-    chat.sampling = dict(loaded.sampling)
+    chat.sampling = _sendable(chat, loaded.sampling)
     chat.unsent = None
     chat.context_tokens = None
     if loaded.model:
         chat.model = loaded.model
+
+
+def _sendable(chat: Chat, values: dict[str, object]) -> dict[str, object]:
+    """The saved settings that can be sent; each of the others refused in one line."""
+    kept = {}
+    for name, value in values.items():
+        refused = misplaced(name, "chat") or problem(name, value)
+        if refused:
+            chat.report(f"the saved chat's {refused}; not applied", kind="warn")
+        else:
+            kept[name] = value
+    return kept
 
 
 # ---- live settings ---------------------------------------------------------------------------
@@ -343,6 +401,9 @@ def set_command(ctx: Context, arg: str) -> None:
     if name in RESERVED_BODY_KEYS:
         raise UsageError(f"{name} is set by vllm-chat itself (use /model to change the model)")
     parsed = parse_value(value.strip())
+    refused = misplaced(name, "chat") or problem(name, parsed)
+    if refused:
+        raise UsageError(f"{refused}; not set")
     ctx.chat.sampling[name] = parsed
     known = "" if name in SAMPLING_NAMES else " (not a parameter vllm-chat knows; sent anyway)"
     ctx.say(f"{name} = {json.dumps(parsed, ensure_ascii=False)}{known}")
@@ -361,6 +422,91 @@ def unset_command(ctx: Context, arg: str) -> None:
         )
     del ctx.chat.sampling[arg]
     ctx.say(f"{arg} unset (the server's default applies)")
+
+
+# ---- server and key ------------------------------------------------------------------------
+
+CONNECT_USAGE = "usage: /connect [URL] [--key] (--key reads the key hidden; /key changes only it)"
+
+
+@command(
+    "connect",
+    "switch to another server and/or key; the conversation stays",
+    usage="/connect [URL] [--key]",
+)
+def connect_command(ctx: Context, arg: str) -> None:
+    words = arg.split()
+    rest = [word for word in words if word != "--key"]
+    if len(rest) > 1 or any(word.startswith("-") for word in rest):
+        raise UsageError(CONNECT_USAGE)
+    url = rest[0] if rest else ctx.chat.client.base_url
+    why = url_problem(url)
+    if why:
+        raise UsageError(f"the URL {why}; nothing changed")
+    _connect(ctx, url, ask_key="--key" in words)
+
+
+@command("key", "change the API key (read hidden); the conversation stays", usage="/key")
+def key_command(ctx: Context, arg: str) -> None:
+    if arg:
+        raise UsageError(
+            "/key takes no argument: type /key alone, then the key at its hidden prompt "
+            "(a line like this one is never written to the history file); nothing changed"
+        )
+    _connect(ctx, ctx.chat.client.base_url, ask_key=True)
+
+
+def _read_key(ctx: Context, url: str) -> str | None:
+    """The key typed at a hidden prompt; None when none was (Enter alone, Ctrl-C, Ctrl-D)."""
+    if ctx.read_secret is None:
+        raise UsageError("no terminal to read a key from; pass --api-key or OPENAI_API_KEY")
+    try:
+        typed = ctx.read_secret(f"API key for {url} (hidden; Enter alone keeps the old one): ")
+    except (EOFError, KeyboardInterrupt):
+        return None
+    return typed.strip() or None
+
+
+def _connect(ctx: Context, url: str, *, ask_key: bool) -> None:
+    """Use `url` (and a new key, when asked), list its models; the conversation stays."""
+    chat, client = ctx.chat, ctx.chat.client
+    key = _read_key(ctx, url) if ask_key else None
+    if ask_key and key is None:
+        ctx.say("no key typed; nothing changed")
+        return
+    if not key_is_sendable(key):
+        raise UsageError("the key contains control characters (not shown); nothing changed")
+    client.switch(url, api_key=key, api_key_source="typed" if key else None)
+    chat.server_changed()
+    has_key = client.api_key_source != "none"
+    if key_sent_in_clear(url, "key" if has_key else None):
+        chat.report(
+            f"the API key goes to {url} unencrypted (plain http); "
+            "use https:// for a server on another machine",
+            kind="warn",
+        )
+    kept = f"the conversation is kept ({counted(chat.conversation.turns, 'turn')})"
+    if chat.unsent is not None:
+        kept += "; /retry sends the failed message again"
+    changed = "key changed · " if key else ""
+    try:
+        names = [model.id for model in chat.models(refresh=True)]
+    except ApiError as exc:
+        ctx.error(str(exc))
+        ctx.say(f"now using {client.base_url} · {changed}{kept}; /connect tries again")
+        return
+    ctx.say(f"connected to {client.base_url} · {changed}{kept}")
+    if chat.model is None and names:
+        chat.switch_model(names[0])
+    elif chat.model is not None and chat.model not in names:
+        offers = ", ".join(names) or "no models"
+        ctx.error(
+            f"model {chat.model} is not on {client.base_url}, which has: {offers}; "
+            "/model NAME switches"
+        )
+        return
+    if chat.model:
+        ctx.say(f"model: {chat.model}")
 
 
 @command("settings", "show the server, model, prompt and every setting")
@@ -429,10 +575,7 @@ def think_command(ctx: Context, arg: str) -> None:
 def file_command(ctx: Context, arg: str) -> None:
     if not arg:
         raise UsageError("usage: /file PATH")
-    path = Path(arg).expanduser()
-    block = text_block(path)
-    ctx.chat.attachments.files.append((path.name, block))
-    ctx.say(f"attached {path.name} ({len(block):,} characters) to the next message")
+    _attach(ctx, file_attachment(Path(arg).expanduser()))
 
 
 @command(
@@ -444,10 +587,51 @@ def file_command(ctx: Context, arg: str) -> None:
 def image_command(ctx: Context, arg: str) -> None:
     if not arg:
         raise UsageError("usage: /image PATH_OR_URL")
-    url = image_url(arg)
-    name = arg if url == arg else Path(arg).name
-    ctx.chat.attachments.images.append((name, url))
-    ctx.say(f"attached image {name} to the next message")
+    _attach(ctx, image_attachment(arg))
+
+
+def _attach(ctx: Context, item: Attachment) -> None:
+    what = f"image {item.name}" if item.kind == "image" else item.name
+    size = "" if item.size is None else f" ({item.describe_size()})"
+    if ctx.chat.attachments.add(item):
+        ctx.say(f"attached {what}{size} to the next message")
+    else:
+        ctx.say(f"{what} is already attached; kept one copy{size}")
+
+
+@command("attachments", "list what is attached to the next message, with sizes")
+def attachments_command(ctx: Context, arg: str) -> None:
+    items = ctx.chat.attachments.items
+    if not items:
+        ctx.say("nothing is attached (/file PATH or /image PATH_OR_URL attaches)")
+        return
+    width = max(len(item.name) for item in items)
+    lines = [f"{counted(len(items), 'attachment')} for the next message:"]
+    for number, item in enumerate(items, 1):
+        lines.append(f"  {number}  {item.kind:<5}  {item.name:<{width}}  {item.describe_size()}")
+    ctx.say("\n".join(lines))
+
+
+@command(
+    "detach",
+    "drop one attachment (N, as /attachments numbers them) or all of them",
+    usage="/detach [N]",
+)
+def detach_command(ctx: Context, arg: str) -> None:
+    attachments = ctx.chat.attachments
+    if not attachments:
+        ctx.say("nothing is attached")
+        return
+    if not arg:
+        ctx.say(f"detached {counted(attachments.clear(), 'attachment')}")
+        return
+    count = len(attachments)
+    if not arg.isdigit() or not 1 <= int(arg) <= count:
+        span = "/detach 1" if count == 1 else f"/detach 1..{count}"
+        raise UsageError(f"{span}, or /detach alone for all (see /attachments)")
+    item = attachments.remove(int(arg))
+    left = len(attachments)
+    ctx.say(f"detached {item.name} ({counted(left, 'attachment')} left)")
 
 
 @command(
@@ -463,8 +647,9 @@ def copy_command(ctx: Context, arg: str) -> None:
     if arg:
         blocks = code_blocks(text)
         if not arg.isdigit() or not 1 <= int(arg) <= len(blocks):
+            span = "/copy 1" if len(blocks) == 1 else f"/copy 1..{len(blocks)}"
             raise UsageError(
-                f"the last answer has {len(blocks)} code block(s); /copy 1..{len(blocks)}"
+                f"the last answer has {counted(len(blocks), 'code block')}; {span}"
                 if blocks
                 else "the last answer has no code block"
             )
@@ -474,4 +659,4 @@ def copy_command(ctx: Context, arg: str) -> None:
     ctx.terminal.write(osc52(text))
     ctx.terminal.flush()
     lines = text.count("\n") + 1
-    ctx.say(f"copied {what} ({lines} line{'s' if lines != 1 else ''}, {len(text):,} characters)")
+    ctx.say(f"copied {what} ({counted(lines, 'line')}, {counted(len(text), 'character')})")

@@ -2,7 +2,10 @@
 
 A file that cannot be used costs a warning, never the session: a bad key is
 dropped with a warning naming it, a broken file is skipped whole. Only a file
-named with `--config` must exist and parse (`ConfigError`).
+named with `--config` must exist and parse (`ConfigError`). A sampling value
+that vLLM would refuse (`temperature = 5`, `[sampling] min_p = nan`) or a
+secret in `[sampling]` is a `ConfigError` in any file: sent, it would make
+every message fail, or leak the key into request bodies.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vllm_chat import sampling
 from vllm_chat.defaults import RESERVED_BODY_KEYS, THINK_MODES
+from vllm_chat.settings import url_problem
 
 Warn = Callable[[str], None]
 
@@ -48,19 +53,17 @@ def _is_text(value: Any) -> bool:
 # key -> (what it must be, in words; the check). Checked values are converted by _convert.
 KEYS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "url": (
-        "a string starting with http:// or https://",
-        lambda v: isinstance(v, str) and v.startswith(("http://", "https://")),
+        "a string starting with http:// or https://, then a host",
+        lambda v: isinstance(v, str) and url_problem(v) is None,
     ),
     "model_name": ("a non-empty string", _is_text),
     "api_key": ("a non-empty string", _is_text),
     "system_prompt": ("a string", lambda v: isinstance(v, str)),
     "stats": ("true or false", lambda v: isinstance(v, bool)),
-    "temperature": ("a number", _is_number),
-    "top_p": ("a number", _is_number),
-    "max_tokens": (
-        "a whole number above 0",
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
-    ),
+    # Checked by sampling.problem: a bad value is a ConfigError, not a warning.
+    "temperature": sampling.RULES["temperature"][:2],
+    "top_p": sampling.RULES["top_p"][:2],
+    "max_tokens": sampling.RULES["max_tokens"][:2],
     "timeout": ("a number of seconds above 0", lambda v: _is_number(v) and v > 0),
     "connect_timeout": ("a number of seconds above 0", lambda v: _is_number(v) and v > 0),
     "history_file": ("a non-empty string (a path)", _is_text),
@@ -112,19 +115,6 @@ def _describe(value: Any, secret: bool = False) -> str:
     return f"{kind} ({shown})" if len(shown) <= 40 else kind
 
 
-def json_problem(value: Any) -> str | None:
-    """Why `value` cannot go into a JSON request body, or None when it can."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"{value} is not a JSON number"
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return None
-    if isinstance(value, list):
-        return next(filter(None, map(json_problem, value)), None)
-    if isinstance(value, dict):
-        return next(filter(None, map(json_problem, value.values())), None)
-    return f"{_toml_type(value)} has no JSON form"
-
-
 def merge_body(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     """`base` updated with `extra`; tables in both are merged key by key, not replaced."""
     merged = dict(base)
@@ -147,7 +137,8 @@ def load(path: Path, *, explicit: bool, warn: Warn) -> Config:
 
     `explicit` is for a file named with `--config`: then a missing, unreadable
     or malformed file raises `ConfigError`. Otherwise a missing file is no
-    config at all and any other problem is one `warn` and no config.
+    config at all and any other problem is one `warn` and no config. In
+    either, a sampling value vLLM would refuse raises `ConfigError`.
     """
     try:
         raw, mode = _read(path)
@@ -193,6 +184,8 @@ def _check(path: Path, data: dict[str, Any], mode: int, warn: Warn) -> Config:
             warn(f"{path}: unknown key {key!r} ignored{hint}")
             continue
         expected, valid = KEYS[key]
+        if key in sampling.RULES and (problem := sampling.problem(key, value)):
+            raise ConfigError(f"{path}: {problem}")
         if not valid(value):
             got = _describe(value, secret=key == "api_key")
             warn(f"{path}: {key} must be {expected}, got {got}; ignored")
@@ -204,13 +197,13 @@ def _check(path: Path, data: dict[str, Any], mode: int, warn: Warn) -> Config:
 
 
 def _check_sampling(path: Path, table: dict[str, Any], warn: Warn) -> dict[str, Any]:
-    """The [sampling] entries that can go into a request body as they are."""
-    sampling = {}
+    """The [sampling] entries, checked; a value vLLM would refuse is a `ConfigError`."""
+    checked = {}
     for key, value in table.items():
         if key in RESERVED_BODY_KEYS:
             warn(f"{path}: sampling.{key} is set by vllm-chat itself; ignored")
-        elif problem := json_problem(value):
-            warn(f"{path}: sampling.{key} must be a JSON value ({problem}); ignored")
+        elif problem := sampling.misplaced(key, "config") or sampling.problem(key, value):
+            raise ConfigError(f"{path}: sampling.{problem}")
         else:
-            sampling[key] = value
-    return sampling
+            checked[key] = value
+    return checked

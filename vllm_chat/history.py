@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Iterable
@@ -10,32 +11,47 @@ from pathlib import Path
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
 from vllm_chat.render import status_line
+from vllm_chat.settings import line_may_hold_key
 
 MAX_ENTRIES = 10_000
 
 
 class SafeFileHistory(FileHistory):
-    """A `FileHistory` kept at 0600 and capped at `MAX_ENTRIES`; I/O errors only warn."""
+    """A `FileHistory` kept at 0600 and capped at `MAX_ENTRIES`; I/O errors only warn.
+
+    The file is read when this is made, at start-up, so that what is wrong with it
+    is said before the first prompt, not across it.
+    """
 
     def __init__(self, filename: Path, max_entries: int = MAX_ENTRIES) -> None:
         super().__init__(str(filename))
         self._max_entries = max_entries
         self._warned = False
+        self._strings = self._read()
 
-    def load_history_strings(self) -> Iterable[str]:
+    def _read(self) -> list[str]:
+        path = Path(self.filename)
         try:
-            path = Path(self.filename)
             data = path.read_bytes()
-            trim_history_file(path, data, self._max_entries)
-            if not is_well_formed(data):
-                status_line(
-                    f"the history file {path} has lines that are not history entries "
-                    "(or not UTF-8); they are skipped",
-                    kind="warn",
-                )
-            yield from super().load_history_strings()
+            data = trim_history_file(path, data, self._max_entries)
         except OSError as exc:
             self._warn(f"cannot read the history file {self.filename}: {exc.strerror}")
+            return []
+        if not is_well_formed(data):
+            status_line(
+                f"the history file {path} has lines that are not history entries "
+                "(or not UTF-8); they are skipped",
+                kind="warn",
+            )
+        return history_strings(data)
+
+    def load_history_strings(self) -> Iterable[str]:
+        return self._strings
+
+    def append_string(self, string: str) -> None:
+        if line_may_hold_key(string):  # `/key KEY` (refused): the key never reaches the file
+            return
+        super().append_string(string)
 
     def store_string(self, string: str) -> None:
         try:
@@ -69,13 +85,16 @@ def is_well_formed(data: bytes) -> bool:
     return all(not line or line[0] in "#+" for line in text.split("\n"))
 
 
-def trim_history_file(path: Path, data: bytes, keep: int) -> None:
-    """Keep the newest `keep` entries of `data`, read from `path`; replaced atomically."""
+def trim_history_file(path: Path, data: bytes, keep: int) -> bytes:
+    """Keep the newest `keep` entries of `data`, read from `path`; replaced atomically.
+
+    Returns what the file now holds.
+    """
     if len(data) < keep * 8:  # too small to hold `keep` entries
-        return
+        return data
     entries = _entries(data)
     if len(entries) <= keep:
-        return
+        return data
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".history-")
     try:
         with os.fdopen(fd, "wb") as out:
@@ -84,6 +103,23 @@ def trim_history_file(path: Path, data: bytes, keep: int) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+    return b"".join(entries[-keep:])
+
+
+def history_strings(data: bytes) -> list[str]:
+    """The entries of a history file, newest first, read as `FileHistory` reads them."""
+    strings: list[str] = []
+    lines: list[str] = []
+    for line_bytes in io.BytesIO(data):
+        line = line_bytes.decode("utf-8", errors="replace")
+        if line.startswith("+"):
+            lines.append(line[1:])
+        elif lines:
+            strings.append("".join(lines)[:-1])  # without the entry's last newline
+            lines = []
+    if lines:
+        strings.append("".join(lines)[:-1])
+    return strings[::-1]
 
 
 def open_history(path: Path | None) -> History:

@@ -51,8 +51,23 @@ def resolve(name: str | None) -> Path:
     return path if path.suffix else path.with_suffix(".json")
 
 
-def save(chat: SavedChat, path: Path) -> None:
-    """Write `chat` to `path` (0600, via a temporary file and a rename)."""
+def locate(name: str) -> Path:
+    """The file `/load NAME` reads: NAME itself if it is a file, else NAME in the chats folder."""
+    given = Path(name).expanduser()
+    if given.is_file():
+        return given
+    path = resolve(name)
+    if path.parent == chats_dir() and path != given and not path.exists():
+        raise SavedChatError(f"no saved chat {name}: neither ./{given} nor {path} exists")
+    return path
+
+
+def save(chat: SavedChat, path: Path, *, overwrite: bool = False) -> None:
+    """Write `chat` to `path` (0600, via a temporary file and a rename).
+
+    Only the chats folder is ever created; any other folder must exist. An
+    existing file is replaced only with `overwrite`.
+    """
     conversation = chat.conversation
     document = {
         "format": FORMAT,
@@ -67,9 +82,18 @@ def save(chat: SavedChat, path: Path) -> None:
         ],
     }
     data = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    folder = path.parent
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+        if folder == chats_dir():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise SavedChatError(f"cannot save to {path}: the folder {folder} {what}")
+        if path.is_dir():
+            raise SavedChatError(f"cannot save to {path}: it is a folder")
+        if path.exists() and not overwrite:
+            raise SavedChatError(f"{path} exists; /save! {path} replaces it")
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}-")
     except OSError as exc:
         raise SavedChatError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:

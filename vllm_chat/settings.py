@@ -84,6 +84,32 @@ def resolve_api_key(
     return None, "none"
 
 
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be the API's base URL (as `--url` and `/connect` check), or None."""
+    from urllib.parse import urlsplit
+
+    if not url.startswith(("http://", "https://")):
+        return f"must start with http:// or https://, got {url!r}"
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # an unclosed [ of an IPv6 address
+        host = None
+    return None if host else f"has no host name, got {url!r}"
+
+
+def line_may_hold_key(line: str) -> bool:
+    """Whether a typed line may hold a key: `/key KEY`, `/connect URL KEY` (both refused).
+
+    Such a line is never kept in the prompt history; `/key` and `/connect URL
+    --key` themselves are, since the key is then typed at a hidden prompt.
+    """
+    words = line.split()
+    if not words or words[0].lower() not in ("/key", "/connect"):
+        return False
+    rest = [word for word in words[1:] if word != "--key"]
+    return len(rest) > (0 if words[0].lower() == "/key" else 1) or any("--key=" in w for w in rest)
+
+
 def key_is_sendable(api_key: str | None) -> bool:
     """Whether the key can go in an HTTP header (no control characters inside)."""
     return api_key is None or not any(ord(char) < 0x20 or ord(char) == 0x7F for char in api_key)

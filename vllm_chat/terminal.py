@@ -3,8 +3,44 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import select
 import sys
 from collections.abc import Iterator
+
+EOF_KEY = b"\x04"  # Ctrl-D
+
+# Keys typed while an answer streamed, taken from the terminal when it ended; None
+# until `hold_typeahead()`: then the prompt gets them, without Ctrl-D, from `take_typeahead()`.
+_held: bytearray | None = None
+
+
+def hold_typeahead() -> None:
+    """From now on, keys typed while input is quiet are kept for `take_typeahead()`."""
+    global _held
+    if _held is None:
+        _held = bytearray()
+
+
+def take_typeahead() -> bytes:
+    """The keys typed while input was quiet, in order, Ctrl-D left out; then forgets them."""
+    if not _held:
+        return b""
+    keys = bytes(_held)
+    _held.clear()
+    return keys
+
+
+def _drain(fd: int) -> bytes:
+    """What waits in the terminal's input queue, read without blocking."""
+    chunks = []
+    with contextlib.suppress(OSError, ValueError):
+        while select.select([fd], [], [], 0)[0]:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @contextlib.contextmanager
@@ -16,7 +52,9 @@ def quiet_input() -> Iterator[None]:
     live region's redraw), and Enter would arrive as Ctrl-J, which the prompt
     reads as "new line" instead of "send". So echo, line editing and CR->LF
     translation are off until the answer ends; Ctrl-C still interrupts, and
-    typed-ahead keys wait in the input queue for the next prompt.
+    typed-ahead keys wait in the input queue for the next prompt. After
+    `hold_typeahead()` they are taken from the queue when the answer ends, and
+    Ctrl-D (which would quit at the next, empty, prompt) is dropped from them.
     """
     stream = sys.stdin
     try:
@@ -43,6 +81,8 @@ def quiet_input() -> Iterator[None]:
     try:
         yield
     finally:
+        if _held is not None:
+            _held.extend(_drain(fd).replace(EOF_KEY, b""))
         # TCSANOW, not TCSAFLUSH: keys typed ahead must survive.
         with contextlib.suppress(termios.error):
             termios.tcsetattr(fd, termios.TCSANOW, saved)
