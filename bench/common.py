@@ -70,7 +70,8 @@ _PYCACHE: list[Path] = []
 
 _WARM_UP = """\
 import io
-import vllm_chat.api, vllm_chat.chat, vllm_chat.cli, vllm_chat.stream_markdown, vllm_chat.repl
+import vllm_chat.client.api, vllm_chat.chat.session, vllm_chat.cli
+import vllm_chat.render.stream, vllm_chat.repl.prompt
 from rich.console import Console
 from rich.markdown import Markdown
 Console(file=io.StringIO(), force_terminal=True).print(Markdown("# a\\n```python\\nx = 1\\n```"))

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.markdown import Markdown
 
-from vllm_chat.stream_markdown import MarkdownRenderer
+from vllm_chat.render.stream import MarkdownRenderer
 
 TOKENS_PER_SECOND = 200.0
 REFRESH_PER_SECOND = 12.0

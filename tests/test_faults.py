@@ -24,10 +24,10 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.repl.test_repl import CTRL_D, dead_port, drive, new_chat
 from tests.standin import Reply, StandinServer, vllm_error
 from tests.test_cli import ROOT, run_cli
 from tests.test_e2e import COLUMNS, Terminal, spawn
-from tests.test_repl import CTRL_D, dead_port, drive, new_chat
 
 UP = "\x1b[A"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

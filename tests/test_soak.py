@@ -29,13 +29,13 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from tests.repl.test_repl import CTRL_D, ENTER, new_chat, paste
 from tests.standin import Reply, StandinServer
 from tests.test_cli import ROOT, run_cli
 from tests.test_e2e import Terminal
-from tests.test_repl import CTRL_D, ENTER, new_chat, paste
-from vllm_chat.chat import Chat
-from vllm_chat.render import Renderer
-from vllm_chat.repl import Repl
+from vllm_chat.chat.session import Chat
+from vllm_chat.render.plain import Renderer
+from vllm_chat.repl.prompt import Repl
 
 MIB = 1024 * 1024
 PAGE = os.sysconf("SC_PAGE_SIZE")

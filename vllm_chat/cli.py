@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vllm_chat import __version__
-from vllm_chat.defaults import (
+from vllm_chat.config.defaults import (
     DEFAULT_CODE_THEME,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -30,11 +30,11 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from typing import TypeVar
 
-    from vllm_chat.chat import Chat
-    from vllm_chat.config import Config
-    from vllm_chat.render import Renderer
-    from vllm_chat.repl import Repl
-    from vllm_chat.settings import Settings
+    from vllm_chat.chat.session import Chat
+    from vllm_chat.config.file import Config
+    from vllm_chat.config.settings import Settings
+    from vllm_chat.render.plain import Renderer
+    from vllm_chat.repl.prompt import Repl
 
     T = TypeVar("T")
 
@@ -47,7 +47,7 @@ def _sampling(name: str) -> Callable[[str], object]:
     """The flag type of the sampling value `name`: checked as every sampling value is."""
 
     def parse(text: str) -> object:
-        from vllm_chat.sampling import flag_value
+        from vllm_chat.config.sampling import flag_value
 
         try:
             return flag_value(name, text)
@@ -92,7 +92,7 @@ def _json_object(text: str) -> dict[str, object]:
     reserved = [key for key in RESERVED_BODY_KEYS if key in value]
     if reserved:
         raise argparse.ArgumentTypeError(f"{reserved[0]!r} is set by vllm-chat itself")
-    from vllm_chat.sampling import misplaced, problem
+    from vllm_chat.config.sampling import misplaced, problem
 
     for key, item in value.items():
         refused = misplaced(key, "flag") or problem(key, item)
@@ -235,8 +235,8 @@ def _first(*values: T | None) -> T | None:
 
 def settings_from_args(args: argparse.Namespace, config: Config | None = None) -> Settings:
     """Settings from the flags over the environment over `config` over the defaults."""
-    from vllm_chat.config import Config, merge_body
-    from vllm_chat.settings import (
+    from vllm_chat.config.file import Config, merge_body
+    from vllm_chat.config.settings import (
         Settings,
         default_history_file,
         default_url,
@@ -283,9 +283,9 @@ def settings_from_args(args: argparse.Namespace, config: Config | None = None) -
 
 def read_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Config:
     """The config file's settings; warnings for what it gets wrong, exit 2 for a bad --config."""
-    from vllm_chat.config import ConfigError, load
-    from vllm_chat.render import status_line
-    from vllm_chat.settings import code_theme_problem, default_config_file
+    from vllm_chat.config.file import ConfigError, load
+    from vllm_chat.config.settings import code_theme_problem, default_config_file
+    from vllm_chat.render.text import status_line
 
     def warn(text: str) -> None:
         status_line(text, kind="warn")
@@ -339,11 +339,12 @@ def _quick_message(quick: str | None) -> str | None:
 
 
 def make_chat(settings: Settings) -> Chat:
-    from vllm_chat.api import Client
-    from vllm_chat.chat import Chat
-    from vllm_chat.conversation import Conversation
-    from vllm_chat.render import make_renderer, status_line
-    from vllm_chat.settings import key_sent_in_clear
+    from vllm_chat.chat.conversation import Conversation
+    from vllm_chat.chat.session import Chat
+    from vllm_chat.client.api import Client
+    from vllm_chat.config.settings import key_sent_in_clear
+    from vllm_chat.render.plain import make_renderer
+    from vllm_chat.render.text import status_line
 
     if key_sent_in_clear(settings.url, settings.api_key):
         origin = KEY_ORIGINS.get(settings.api_key_source, "the key")
@@ -431,7 +432,7 @@ def _own_ctrl_c() -> None:
 def _spinner_on_a_terminal() -> AbstractContextManager[object] | None:
     if not sys.stdout.isatty():
         return None
-    from vllm_chat.spinner import Spinner
+    from vllm_chat.repl.spinner import Spinner
 
     return Spinner(sys.stdout).start()
 
@@ -443,9 +444,9 @@ def resume(chat: Chat, settings: Settings) -> bool:
     """
     if settings.load is None:
         return True
-    from vllm_chat.commands import apply_saved
-    from vllm_chat.render import status_line
-    from vllm_chat.saved import SavedChatError, load, locate
+    from vllm_chat.render.text import status_line
+    from vllm_chat.repl.commands import apply_saved
+    from vllm_chat.store.saved import SavedChatError, load, locate
 
     try:
         loaded = load(locate(settings.load))
@@ -461,8 +462,8 @@ def resume(chat: Chat, settings: Settings) -> bool:
 
 
 def run_quick(settings: Settings, message: str) -> int:
-    from vllm_chat.api import ApiError
-    from vllm_chat.render import status_line
+    from vllm_chat.client.api import ApiError
+    from vllm_chat.render.text import status_line
 
     if not message.strip():
         status_line("nothing to send: the message is empty", kind="error")
@@ -500,7 +501,7 @@ def _in_background(work: Callable[[], object]) -> Future[object]:
 
 
 def run_interactive(settings: Settings) -> int:
-    from vllm_chat.terminal import quiet_input
+    from vllm_chat.render.terminal import quiet_input
 
     _own_ctrl_c()
     # Keys typed before the first prompt wait for it, Enter still meaning "send".
@@ -518,8 +519,8 @@ def _start_session(settings: Settings) -> Repl | None:
     """The chat, the prompt and the start line; None if `--load` failed."""
     from concurrent.futures import TimeoutError as FutureTimeout  # not the builtin before 3.11
 
-    from vllm_chat.api import ApiError
-    from vllm_chat.render import status_line
+    from vllm_chat.client.api import ApiError
+    from vllm_chat.render.text import status_line
 
     chat = make_chat(settings)
     if not resume(chat, settings):
@@ -528,8 +529,8 @@ def _start_session(settings: Settings) -> Repl | None:
     # prompt_toolkit loads and the prompt is built.
     model = _in_background(chat.ensure_model)
     if sys.stdout.isatty():
-        _in_background(lambda: importlib.import_module("vllm_chat.stream_markdown"))
-    from vllm_chat.repl import Repl
+        _in_background(lambda: importlib.import_module("vllm_chat.render.stream"))
+    from vllm_chat.repl.prompt import Repl
 
     repl = Repl(chat, history_file=settings.history_file, vi=settings.vi)
     repl.follow_model_list(model)
@@ -549,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_normalise(sys.argv[1:] if argv is None else argv, parser))
     settings = settings_from_args(args, read_config(args, parser))
-    from vllm_chat.settings import key_is_sendable, url_problem
+    from vllm_chat.config.settings import key_is_sendable, url_problem
 
     if problem := url_problem(settings.url):
         origin = "--url" if args.url is not None else "OPENAI_BASE_URL"
@@ -575,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_READER_GONE
     except Exception as exc:  # never a traceback; one line says what happened
-        from vllm_chat.render import status_line, unexpected
+        from vllm_chat.render.text import status_line, unexpected
 
         status_line(unexpected(exc), kind="error")
         return EXIT_FAILURE

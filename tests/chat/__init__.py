@@ -1,0 +1,1 @@
+"""Tests of `vllm_chat.chat`: `<think>` splitting, the conversation, turn statistics."""

@@ -1,0 +1,1 @@
+"""Tests of `vllm_chat.config`: settings resolution, the config file, validation."""

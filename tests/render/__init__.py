@@ -1,0 +1,1 @@
+"""Tests of `vllm_chat.render`: sanitising, plain output, streaming Markdown, fidelity."""

@@ -1,0 +1,4 @@
+"""Talking to the server: SSE decoding, the HTTP client, typed errors and their hints.
+
+May import `config`.
+"""

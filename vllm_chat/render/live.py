@@ -1,0 +1,132 @@
+"""The live region: the bottom lines of the terminal, redrawn as an answer streams.
+
+Lines above it are final: printed once, they scroll into the scrollback and
+are never touched again. The region is rewritten from its first changed line
+down, so a growing paragraph costs one line per redraw, not the whole region.
+Lines are never padded to the terminal width, and each fits it on any
+terminal (`answer_markdown.fit`), so one line is one row and the cursor moves
+are exact. After a resize the rows an old line now takes are counted as a
+re-flowing terminal (tmux, VTE, kitty, iTerm2, Windows Terminal) wraps it;
+erasing more rows than a cropping terminal (xterm) needs erases nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import COLOR_SYSTEMS, Console
+from rich.segment import Segment
+
+from vllm_chat.render.cells import widest
+
+HIDE_CURSOR = "\x1b[?25l"
+SHOW_CURSOR = "\x1b[?25h"
+ERASE_LINE = "\x1b[2K"
+
+
+def _common_prefix(old: list[str], new: list[str]) -> int:
+    count = 0
+    for before, after in zip(old, new, strict=False):
+        if before != after:
+            break
+        count += 1
+    return count
+
+
+def _erase_rows(rows: int) -> str:
+    """Erase `rows` rows from the cursor's down, and come back.
+
+    Row by row, not with "erase below": tmux takes that at the top-left corner
+    for clearing the screen and pushes the screen into its scrollback. Moving
+    down stops at the last row, so erasing too many rows is harmless.
+    """
+    return "\x1b7" + ERASE_LINE + "\x1b[B\x1b[2K" * (rows - 1) + "\x1b8"
+
+
+class LiveRegion:
+    """Draws lines at the bottom of a console's terminal, and final lines above them.
+
+    Between two draws the cursor rests at the start of the region's first row:
+    a terminal made narrower then re-flows the region downwards, and only final
+    lines, above the cursor, can be pushed into the scrollback (tmux keeps the
+    cursor's row and pushes what grew above it).
+    """
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._system = COLOR_SYSTEMS.get(console.color_system or "")
+        self._shown: list[str] = []  # the region's lines as written
+        self._widths: list[int] = []  # the most columns each may take
+        self._columns = 0  # the terminal width they were written at
+        self._cursor_hidden = False
+        self.bytes_written = 0
+
+    @property
+    def lines(self) -> int:
+        return len(self._shown)
+
+    def show(self, region: Sequence[list[Segment]], above: Sequence[list[Segment]] = ()) -> None:
+        """Print `above` for good, then make the region show `region` below it."""
+        final = [self._ansi(line) for line in above]
+        live = [self._ansi(line) for line in region]
+        target = final + live
+        columns = self._console.size.width
+        out: list[str] = []
+        if live and not self._cursor_hidden:
+            out.append(HIDE_CURSOR)
+            self._cursor_hidden = True
+        keep = _common_prefix(self._shown, target) if columns == self._columns else 0
+        if keep == len(self._shown) == len(target):  # the same lines: only the top moves
+            out.append("\n" * len(final))
+        else:
+            out.append("\n" * keep)  # each kept line is one row
+            rows = sum(self._rows(width, columns) for width in self._widths[keep:])
+            if rows:
+                out.append(_erase_rows(rows))
+            rest = target[keep:]
+            out.append("\n".join(rest))
+            row = keep + len(rest) - 1 if rest else keep  # where the cursor is now
+            if live:
+                up = row - len(final)
+                out.append("\r" + (f"\x1b[{up}A" if up > 0 else ""))
+            elif rest:
+                out.append("\n")
+        self._shown = live
+        self._widths = [widest(text) for text in self._plain(region)]
+        self._columns = columns
+        self._write("".join(out))
+
+    def close(self) -> None:
+        """Erase the region and give the cursor back."""
+        self.show([])
+        if self._cursor_hidden:
+            self._cursor_hidden = False
+            self._write(SHOW_CURSOR)
+
+    @staticmethod
+    def _rows(width: int, columns: int) -> int:
+        return max(1, -(-width // max(1, columns)))
+
+    @staticmethod
+    def _plain(lines: Sequence[list[Segment]]) -> list[str]:
+        return ["".join(segment.text for segment in line) for line in lines]
+
+    def _ansi(self, line: list[Segment]) -> str:
+        if self._console.no_color:
+            line = list(Segment.remove_color(line))
+        system = self._system
+        return "".join(
+            segment.style.render(segment.text, color_system=system)
+            if segment.style
+            else segment.text
+            for segment in line
+            if not segment.control
+        )
+
+    def _write(self, text: str) -> None:
+        if not text:
+            return
+        self.bytes_written += len(text.encode("utf-8", errors="replace"))
+        file = self._console.file
+        file.write(text)
+        file.flush()

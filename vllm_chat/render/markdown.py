@@ -1,0 +1,354 @@
+"""An answer's Markdown as terminal lines, with every word the model wrote kept.
+
+`rich`'s Markdown is the base, changed where it would hide or mangle text:
+- HTML is text. `List<String>`, `<br>`, `<kbd>` and a `<div>` block are shown
+  as written: a terminal cannot render HTML, and hiding it hides words.
+- A URL shows once: an autolink, or a link whose text is its URL, is the URL;
+  other links are `text (URL)`; an image is `alt (URL)`.
+- Reference definitions stay text: a streamed answer cannot know a definition
+  that comes later, so `[text][ref]` and `[ref]: URL` both show as written.
+- Code is copyable: no padding, no background fill, no added indent; a line
+  too long for the screen wraps with a `↪` that keeps its indentation. The
+  fence lines are shown (dim), so a selected block pastes as Markdown.
+- Tables never cut a cell: columns wrap where each keeps its longest word (and
+  a readable width); otherwise each row is shown as `Header: value` lines.
+- Every line fits the screen on any terminal (see `cells.py`), with no
+  trailing padding, so that nothing wraps behind the renderer's back.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markdown import CodeBlock, Markdown, TableElement
+from rich.measure import Measurement
+from rich.segment import Segment
+from rich.style import Style
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from vllm_chat.render.cells import cut_points, widest
+
+Lines = list[list[Segment]]
+
+_DIM = Style(dim=True)
+_CONTINUED = "↪"
+_READABLE_COLUMN = 8  # narrower than this, a wrapped column is a list of word pieces
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return (
+        MarkdownIt("commonmark", {"html": False})
+        .enable(["strikethrough", "table"])
+        .disable("reference")
+    )
+
+
+def _link_text(tokens: list[Token]) -> str:
+    return "".join(token.content for token in tokens if token.type in ("text", "code_inline"))
+
+
+def _images_as_text(children: list[Token]) -> list[Token]:
+    out = []
+    for token in children:
+        if token.type == "image":
+            alt, src = token.content, _with_title(token, "src")
+            shown = f"{alt} ({src})" if alt and src and alt != src else alt or src
+            token = Token("text", "", 0, content=shown)
+        out.append(token)
+    return out
+
+
+def _with_title(token: Token, attribute: str) -> str:
+    """A link's URL, and its title (a tooltip in HTML) after it as Markdown writes it."""
+    url, title = str(token.attrs.get(attribute, "")), token.attrs.get("title")
+    return f'{url} "{title}"' if title else url
+
+
+def _urls_once(children: list[Token]) -> list[Token]:
+    """Drop the link around text that is its own URL (autolinks, `[url](url)`)."""
+    children = _images_as_text(children)
+    out: list[Token] = []
+    index = 0
+    while index < len(children):
+        token = children[index]
+        if token.type == "link_open":
+            close = next(
+                (i for i in range(index + 1, len(children)) if children[i].type == "link_close"),
+                len(children),
+            )
+            inner = children[index + 1 : close]
+            text, href = _link_text(inner), str(token.attrs.get("href", ""))
+            if token.markup == "autolink" or href in (text, f"mailto:{text}"):
+                out.extend(inner)
+                index = close + 1
+                continue
+            token.attrs["href"] = _with_title(token, "href")
+        out.append(token)
+        index += 1
+    return out
+
+
+def _prepared(tokens: list[Token]) -> list[Token]:
+    for token in tokens:
+        if token.type == "inline" and token.children:
+            token.children = _urls_once(token.children)
+    return tokens
+
+
+def _text_segments(console: Console, text: Text) -> list[Segment]:
+    return list(text.render(console, end=""))
+
+
+def _split_segments(line: list[Segment], offsets: list[int]) -> Lines:
+    """Cut a line of segments at character offsets of its text."""
+    pieces: Lines = [[]]
+    position = 0
+    cuts = iter(offsets)
+    cut = next(cuts, None)
+    for segment in line:
+        text, style = segment.text, segment.style
+        while cut is not None and position + len(text) > cut:
+            head = cut - position
+            if head:
+                pieces[-1].append(Segment(text[:head], style))
+            pieces.append([])
+            text, position = text[head:], cut
+            cut = next(cuts, None)
+        if text:
+            pieces[-1].append(Segment(text, style))
+        position += len(text)
+    return pieces
+
+
+def line_text(line: list[Segment]) -> str:
+    return "".join(segment.text for segment in line if not segment.control)
+
+
+class AnswerCode(CodeBlock):
+    """A code block shown as exactly its code, highlighted, between dim fence lines."""
+
+    fence = ""
+    info = ""
+
+    @classmethod
+    def create(cls, markdown: Markdown, token: Token) -> AnswerCode:
+        block = cls((token.info or "").partition(" ")[0] or "text", markdown.code_theme)
+        block.fence = token.markup if token.type == "fence" else ""
+        block.info = token.info or ""
+        return block
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        code = str(self.text)
+        if code.endswith("\n"):
+            code = code[:-1]
+        syntax = Syntax("", self.lexer_name, theme=self.theme, background_color="default")
+        highlighted = syntax.highlight(code)
+        if highlighted.plain.endswith("\n"):
+            highlighted.right_crop(1)
+        if self.fence:
+            yield from self._fence_line(console, self.fence + self.info, width)
+        for line in highlighted.split("\n", allow_blank=True):
+            line.expand_tabs(4)
+            yield from self._code_line(console, line, width)
+        if self.fence:
+            yield from self._fence_line(console, self.fence, width)
+
+    @staticmethod
+    def _fence_line(console: Console, text: str, width: int) -> RenderResult:
+        for piece in _split_segments([Segment(text, _DIM)], cut_points(text, width)):
+            yield from piece
+            yield Segment.line()
+
+    @staticmethod
+    def _code_line(console: Console, line: Text, width: int) -> RenderResult:
+        plain = line.plain
+        segments = _text_segments(console, line)
+        if widest(plain) <= width:
+            yield from segments
+            yield Segment.line()
+            return
+        indent = min(len(plain) - len(plain.lstrip(" ")), width // 2)
+        prefix = " " * indent + _CONTINUED
+        rest = max(1, width - len(prefix))
+        for number, piece in enumerate(
+            _split_segments(segments, cut_points(plain, rest, first=width))
+        ):
+            if number:
+                yield Segment(" " * indent)
+                yield Segment(_CONTINUED, _DIM)
+            yield from piece
+            yield Segment.line()
+
+
+class AnswerTable(TableElement):
+    """A table whose cells are never cut: wrapped columns, or one record per row."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        headers = [cell.content for cell in self.header.row.cells] if self._has_header() else []
+        rows = [[cell.content for cell in row.cells] for row in self.body.rows] if self.body else []
+        columns = max([len(headers), *(len(row) for row in rows)])
+        if not columns:
+            return
+        cells = [headers, *rows]
+        natural = [0] * columns
+        least = [0] * columns
+        for row in cells:
+            for index, cell in enumerate(row):
+                plain = cell.plain
+                natural[index] = max(natural[index], *map(cell_len, plain.split("\n")))
+                longest = max((widest(word) for word in plain.split()), default=0)
+                least[index] = max(least[index], longest)
+        pairs = zip(least, natural, strict=True)
+        least = [max(low, min(_READABLE_COLUMN, high)) for low, high in pairs]
+        room = options.max_width - _overhead(columns, console, options)
+        widths = _fit_columns(natural, least, room)
+        if widths is None:
+            yield from self._records(headers, rows)
+        else:
+            yield self._table(widths, headers, rows)
+
+    def _has_header(self) -> bool:
+        return self.header is not None and self.header.row is not None
+
+    @staticmethod
+    def _table(widths: list[int], headers: list[Text], rows: list[list[Text]]) -> Table:
+        table = _table_frame(show_header=bool(headers))
+        for index, width in enumerate(widths):
+            heading = headers[index].copy() if index < len(headers) else Text()
+            heading.stylize("markdown.table.header")
+            table.add_column(heading, width=width, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        return table
+
+    @staticmethod
+    def _records(headers: list[Text], rows: list[list[Text]]) -> RenderResult:
+        for number, row in enumerate(rows):
+            if number:
+                yield Text()
+            for index, cell in enumerate(row):
+                header = headers[index] if index < len(headers) else Text()
+                line = Text()
+                if header.plain:
+                    line.append_text(header.copy())
+                    line.stylize("bold")
+                    line.append(": ")
+                line.append_text(cell)
+                yield line
+
+
+def _table_frame(show_header: bool = True) -> Table:
+    return Table(
+        box=box.SIMPLE,
+        pad_edge=False,
+        style="markdown.table.border",
+        show_edge=False,
+        collapse_padding=True,
+        show_header=show_header,
+    )
+
+
+_OVERHEADS: dict[int, int] = {}
+
+
+def _overhead(columns: int, console: Console, options: ConsoleOptions) -> int:
+    """The columns a table's borders and padding take, besides its cells."""
+    if columns not in _OVERHEADS:
+        table = _table_frame()
+        for _ in range(columns):
+            table.add_column(width=1)
+        _OVERHEADS[columns] = Measurement.get(console, options, table).maximum - columns
+    return _OVERHEADS[columns]
+
+
+def _fit_columns(natural: list[int], least: list[int], room: int) -> list[int] | None:
+    """Column widths within `room`: natural where they fit, never under `least`."""
+    if sum(least) > room:
+        return None
+    widths = list(natural)
+    excess = sum(widths) - room
+    while excess > 0:  # take a column from the one with most to spare
+        index = max(range(len(widths)), key=lambda i: widths[i] - least[i])
+        widths[index] -= 1
+        excess -= 1
+    return widths
+
+
+class AnswerMarkdown(Markdown):
+    """`rich`'s Markdown with the changes this module's docstring lists."""
+
+    elements = {
+        **Markdown.elements,
+        "fence": AnswerCode,
+        "code_block": AnswerCode,
+        "table_open": AnswerTable,
+    }
+
+    def __init__(self, markup: str, code_theme: str = "monokai") -> None:
+        super().__init__("", code_theme=code_theme, hyperlinks=False)
+        self.markup = markup
+        self.parsed = _prepared(_parser().parse(markup))
+
+
+def _rstrip(line: list[Segment]) -> list[Segment]:
+    """The line without trailing spaces: erasing to the line end replaces padding."""
+    end = len(line)
+    while end and not line[end - 1].control and not line[end - 1].text.rstrip():
+        end -= 1
+    if not end:
+        return []
+    last = line[end - 1]
+    stripped = last.text.rstrip()
+    return [*line[: end - 1], Segment(stripped, last.style, last.control)]
+
+
+def _is_empty(line: list[Segment]) -> bool:
+    return not any(segment.text for segment in line)
+
+
+def trim(lines: Lines) -> Lines:
+    """Drop the empty lines `rich` puts around some blocks; blocks are spaced by the caller."""
+    start, end = 0, len(lines)
+    while start < end and _is_empty(lines[start]):
+        start += 1
+    while end > start and _is_empty(lines[end - 1]):
+        end -= 1
+    return lines[start:end]
+
+
+def fit(lines: Lines, width: int) -> Lines:
+    """Lines that no terminal draws wider than `width`, cut where one would."""
+    out: Lines = []
+    for line in lines:
+        text = line_text(line)
+        if widest(text) <= width:
+            out.append(line)
+        else:
+            out.extend(_split_segments(line, cut_points(text, width)))
+    return out
+
+
+def renderable_lines(console: Console, renderable: object, width: int) -> Lines:
+    """Render to trimmed lines that fit `width` on any terminal.
+
+    A line that a terminal may draw wider than `rich` counts (emoji sequences)
+    is cut after its last word that fits, the same way whatever else is
+    rendered with it, so that a block streamed alone looks as in the whole.
+    """
+    options = console.options.update(width=width, height=None)
+    rendered = console.render_lines(renderable, options, pad=False)
+    return fit(trim([_rstrip(line) for line in rendered]), width)
+
+
+def markdown_lines(console: Console, text: str, width: int, code_theme: str = "monokai") -> Lines:
+    """An answer's Markdown as lines for a `width`-column terminal."""
+    return renderable_lines(console, AnswerMarkdown(text, code_theme), width)

@@ -1,0 +1,159 @@
+"""Showing answers as plain text, and the choice of renderer for an output.
+
+The Markdown renderer lives in `stream.py`, imported only when chosen, so that
+the plain path (`-q` into a pipe) never loads `rich`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import BinaryIO, Protocol, TextIO
+
+from vllm_chat.render.text import LineEnds, color_enabled, sanitize, status_line, styled
+
+
+class Renderer(Protocol):
+    """What `Chat` needs from anything that shows an answer as it streams."""
+
+    def feed_reasoning(self, text: str) -> None: ...
+
+    def end_reasoning(self, summary: str | None = None) -> None:
+        """The thinking is over; `summary` (collapse mode) replaces it where possible."""
+
+    def feed(self, text: str) -> None: ...
+
+    def finish(self, note: str | None = None) -> None:
+        """The answer is over; `note` (such as "interrupted") marks a partial one."""
+
+
+class PlainRenderer:
+    """Raw text as it arrives.
+
+    To a pipe or a file the answer is data and goes out byte for byte (plus a
+    final newline if it lacks one); on a terminal it is sanitised first.
+    Reasoning goes to `side` (stderr) only when that is a terminal, so stdout
+    holds the answer and nothing else.
+    """
+
+    def __init__(self, out: TextIO, side: TextIO | None = None) -> None:
+        self._out = out
+        self._terminal = out.isatty()
+        buffer = getattr(out, "buffer", None)
+        self._bytes = PacedWriter(buffer) if buffer is not None and not self._terminal else None
+        self._side = side if side is not None and side.isatty() else None
+        self._last = "\n"
+        self._reasoning_open = False
+        self._color = color_enabled(out)
+        self._line_ends = LineEnds()
+
+    def feed_reasoning(self, text: str) -> None:
+        if self._side is None:
+            return
+        if not self._reasoning_open:
+            self._reasoning_open = True
+            self._side.write(styled("Thinking…\n", "2;1", self._color))
+        self._side.write(styled(sanitize(text), "2", self._color))
+        self._side.flush()
+
+    def end_reasoning(self, summary: str | None = None) -> None:
+        """Already shown as it came, the thinking cannot fold here; the summary follows it."""
+        if not self._reasoning_open or self._side is None:
+            return
+        self._reasoning_open = False
+        tail = f"\n{styled(summary, '2', self._color)}" if summary else ""
+        self._side.write(f"{tail}\n\n")
+        self._side.flush()
+
+    def feed(self, text: str) -> None:
+        if not text:
+            return
+        self.end_reasoning()
+        self._write(sanitize(self._line_ends.feed(text)) if self._terminal else text)
+
+    def finish(self, note: str | None = None) -> None:
+        self._write(self._line_ends.finish())
+        if self._last != "\n":
+            self._write("\n")
+        if self._bytes is not None:
+            self._bytes.flush()
+        self._out.flush()
+        if note:
+            status_line(f"[{note}]", kind="warn", stream=self._out if self._terminal else None)
+
+    def _write(self, text: str) -> None:
+        if not text:  # a delta that was nothing but control characters
+            return
+        self._last = text[-1]
+        if self._bytes is not None:
+            self._bytes.write(text.encode("utf-8", errors="surrogateescape"))
+        else:
+            self._out.write(text)
+            self._out.flush()
+
+
+class PacedWriter:
+    """Bytes to a pipe or file, flushed at most every `interval` s and never held longer.
+
+    Flushing every delta costs a system call per token; at hundreds of tokens
+    per second that is most of what a plain `-q` spends. A timer flushes what
+    waits when the stream pauses, so a reader (`| tee`) never sees it stall.
+    """
+
+    def __init__(self, out: BinaryIO, interval: float = 0.05) -> None:
+        self._out = out
+        self._interval = interval
+        self._pending: list[bytes] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._last_flush = 0.0
+        self._error: OSError | None = None  # met by the timer, raised to the writer
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            self._raise_pending_error()
+            self._pending.append(data)
+            waited = time.monotonic() - self._last_flush
+            if waited >= self._interval:
+                self._flush_locked()
+            elif self._timer is None:
+                self._timer = threading.Timer(self._interval - waited, self._flush_by_timer)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._raise_pending_error()
+            self._flush_locked()
+
+    def _flush_by_timer(self) -> None:
+        with self._lock:
+            try:
+                self._flush_locked()
+            except OSError as exc:  # a closed pipe: the writer raises it on its next call
+                self._error = exc
+
+    def _flush_locked(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        data, self._pending = b"".join(self._pending), []
+        self._last_flush = time.monotonic()
+        if data:
+            self._out.write(data)
+        self._out.flush()
+
+    def _raise_pending_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+
+def make_renderer(out: TextIO, side: TextIO, *, markdown: bool = True, **options: object):
+    """The best renderer for `out`: Markdown on a terminal, plain text otherwise."""
+    if markdown and out.isatty() and os.environ.get("TERM") != "dumb":
+        from vllm_chat.render.stream import MarkdownRenderer
+
+        return MarkdownRenderer(**options)  # type: ignore[arg-type]
+    return PlainRenderer(out, side)
