@@ -4,8 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 URL    ?= http://localhost:8000/v1
+# pytest-xdist workers; .ci/run lowers it when it runs two interpreters at once.
+WORKERS ?= 4
 
-.PHONY: install test lint demo run bench clean
+.PHONY: install test test-py lint demo run bench clean
 
 install: $(STAMP)
 
@@ -17,9 +19,17 @@ $(STAMP): setup.cfg pyproject.toml
 
 lint: $(STAMP)
 	$(BIN)/ruff check vllm_chat tests bench
+	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest -q -n 4 --dist loadscope
+	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope
+
+# The same on another interpreter, in its own environment (VENV defaults to .venv-3.X):
+#   make test-py PY=python3.12 [VENV=.venv-3.12]
+PY_VERSION = $(if $(PY),$(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])'))
+test-py:
+	@test -n "$(PY)" || { echo "usage: make test-py PY=python3.X [VENV=.venv-3.X]"; exit 2; }
+	$(MAKE) --no-print-directory test PYTHON=$(PY) VENV=$(or $(filter-out .venv,$(VENV)),.venv-$(PY_VERSION))
 
 demo: $(STAMP)
 	$(BIN)/python -m tests.standin --run $(BIN)/vllm-chat
@@ -31,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-3.* *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -70,7 +70,7 @@ _PYCACHE: list[Path] = []
 
 _WARM_UP = """\
 import io
-import vllm_chat.client.api, vllm_chat.chat.session, vllm_chat.cli
+import vllm_chat.client.api, vllm_chat.chat.session, vllm_chat.cli, vllm_chat.app
 import vllm_chat.render.stream, vllm_chat.repl.prompt
 from rich.console import Console
 from rich.markdown import Markdown

@@ -1,8 +1,9 @@
 """A stand-in for vLLM's OpenAI-compatible server, for tests and ``make demo``.
 
-Serves ``GET /v1/models``, ``POST /v1/chat/completions`` and ``POST /tokenize`` (at the
-root, as vLLM does) on a loopback address with the wire shapes vLLM uses: server-sent
-events over chunked transfer encoding, vLLM's error bodies, FastAPI's 404 body. Each chat
+Serves the paths in :data:`ROUTES` (``GET /v1/models``, ``POST /v1/chat/completions``,
+and at the root, as vLLM does, ``GET /health``, ``GET /version`` and ``POST /tokenize``)
+on a loopback address with the wire shapes vLLM uses: server-sent events over chunked
+transfer encoding, vLLM's error bodies, FastAPI's 404 and 405 bodies. Each chat
 request answers with the next scripted :class:`Reply` (see :meth:`StandinServer.push`), or
 with :meth:`StandinServer.default_reply`.
 
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +36,8 @@ from typing import Any
 
 __all__ = [
     "MARKDOWN_SAMPLE",
+    "ROUTES",
+    "VLLM_VERSION",
     "Reply",
     "StandinServer",
     "demo_reply",
@@ -45,6 +48,7 @@ __all__ = [
 
 # Pause between the pieces of a split_bytes event, so they reach the client separately.
 _SPLIT_PAUSE = 0.002
+VLLM_VERSION = "0.32.0"  # what GET /version says, as vLLM says its own
 
 MARKDOWN_SAMPLE = """\
 # Streaming Markdown demo
@@ -417,30 +421,23 @@ class _Handler(BaseHTTPRequestHandler):
             if key is not None and self.headers.get("Authorization") != f"Bearer {key}":
                 self._send_json(401, {"error": "Unauthorized"})
                 return
-        routes = {
-            "/v1/models": "GET",
-            "/v1/chat/completions": "POST",
-            "/health": "GET",
-            "/tokenize": "POST",
-        }
         if path == "/tokenize":
-            standin._record_tokenize(body)
-            if not standin.serves_tokenize:
-                del routes["/tokenize"]
-        if path not in routes:
+            standin._record_tokenize(body)  # also where it is missing: it was asked for
+        route = None if path in standin._missing() else ROUTES.get(path)
+        if route is None:
             self._send_json(404, {"detail": "Not Found"})
-        elif routes[path] != method:
-            self._send_json(405, {"detail": "Method Not Allowed"}, {"Allow": routes[path]})
-        elif path == "/v1/models":
-            self._models()
-        elif path == "/health":
-            self._send_static(200, b"", "application/json")
-        elif path == "/tokenize":
-            self._tokenize(body)
+        elif route[0] != method:
+            self._send_json(405, {"detail": "Method Not Allowed"}, {"Allow": route[0]})
         else:
-            self._chat(body)
+            route[1](self, body)
 
-    def _models(self) -> None:
+    def _health(self, raw: bytes) -> None:
+        self._send_static(200, b"", "application/json")
+
+    def _version(self, raw: bytes) -> None:
+        self._send_json(200, {"version": VLLM_VERSION})
+
+    def _models(self, raw: bytes) -> None:
         standin = self.server.standin
         with standin._lock:
             standin.models_calls += 1
@@ -630,8 +627,9 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
             if not standin._stopping.is_set():
-                with standin._lock:
+                with standin._changed:
                     standin.aborted += 1
+                    standin._changed.notify_all()
 
     def _stream_body(self, req: dict, reply: Reply) -> None:
         nl = "\r\n" if reply.crlf else "\n"
@@ -723,6 +721,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
 
 
+# Every path served: its method and its handler (which gets the request body). A path
+# not here is FastAPI's 404; a path here asked with another method, its 405.
+ROUTES: dict[str, tuple[str, Callable[[_Handler, bytes], None]]] = {
+    "/v1/models": ("GET", _Handler._models),
+    "/v1/chat/completions": ("POST", _Handler._chat),
+    "/health": ("GET", _Handler._health),
+    "/version": ("GET", _Handler._version),
+    "/tokenize": ("POST", _Handler._tokenize),
+}
+
+
 def _encode_body(body: str | bytes | dict) -> bytes:
     if isinstance(body, dict):
         return _dumps(body).encode()
@@ -742,6 +751,7 @@ class StandinServer:
         template_opens_think: bool | Collection[str] = False,
         serves_tokenize: bool = True,
         demo: bool = False,
+        without: Collection[str] = (),
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"standin server only binds loopback addresses, not {host!r}")
@@ -759,6 +769,7 @@ class StandinServer:
         # /tokenize's prompt ends in <think>: for every model (True) or the models named.
         self.template_opens_think = template_opens_think
         self.serves_tokenize = serves_tokenize  # False: /tokenize is a 404, as on llama.cpp
+        self.without = set(without)  # paths of ROUTES answered with a 404, as if not served
         self.demo = demo  # answer like a model, at a model's pace (see demo_reply)
         self.tokenize_requests: list[Any] = []  # POST /tokenize bodies (None if not JSON)
         self._lock = threading.Lock()
@@ -854,6 +865,16 @@ class StandinServer:
                 got = len(self.requests)
                 raise TimeoutError(f"expected {n} chat requests within {timeout}s, got {got}")
 
+    def wait_for_aborted(self, n: int, timeout: float = 10.0) -> None:
+        """Block until at least ``n`` replies were cut off by their client; TimeoutError otherwise.
+
+        The client hangs up first; the server notices at its next write, a moment later.
+        """
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.aborted >= n, timeout):
+                got = self.aborted
+                raise TimeoutError(f"expected {n} aborted replies within {timeout}s, got {got}")
+
     # ---- called from handler threads ------------------------------------------------------
 
     def _connected(self, sock: socket.socket) -> None:
@@ -876,6 +897,10 @@ class StandinServer:
             body = None
         with self._lock:
             self.tokenize_requests.append(body)
+
+    def _missing(self) -> set[str]:
+        """The paths of ROUTES this server answers with a 404."""
+        return self.without | (set() if self.serves_tokenize else {"/tokenize"})
 
     def _opens_think(self, model: Any) -> bool:
         opens = self.template_opens_think

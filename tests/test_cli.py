@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import closed_port
+from tests.processes import argv, vllm_chat
 from tests.standin import Reply, StandinServer
 from vllm_chat import __version__
 
@@ -27,7 +28,7 @@ def run_cli(
     full_env.update(env or {})
     feed: dict[str, object] = {"stdin": subprocess.DEVNULL} if stdin is None else {"input": stdin}
     return subprocess.run(
-        [sys.executable, "-m", "vllm_chat", *args],
+        argv(vllm_chat(*args)),
         capture_output=True,
         timeout=30,
         env=full_env,
@@ -39,7 +40,7 @@ def run_cli(
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
     """`python -c CODE` with stdout and stderr piped."""
     return subprocess.run(
-        [sys.executable, "-c", code],
+        argv([sys.executable, "-c", code]),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -50,11 +51,8 @@ def run_python(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def dead_url() -> str:
-    """A loopback URL where nothing listens: a port bound and closed again."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
+    """A loopback URL where nothing listens (nor will, while the tests run)."""
+    return f"http://127.0.0.1:{closed_port()}/v1"
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -231,7 +229,7 @@ def test_echo_into_quick_dash_sends_the_line_without_its_newline(server: Standin
     # The brief's case: `echo "echo: from stdin" | vllm-chat -q -` in a real shell pipe.
     command = f"echo 'echo: from stdin' | {sys.executable} -m vllm_chat --url {server.url} -q -"
     result = subprocess.run(
-        command, shell=True, capture_output=True, timeout=30, cwd=ROOT, env=dict(os.environ)
+        argv(["/bin/sh", "-c", command]), capture_output=True, timeout=30, cwd=ROOT
     )
     assert result.returncode == 0, result.stderr
     assert user_message(server) == "echo: from stdin"
@@ -433,7 +431,7 @@ def test_openai_base_url_without_a_scheme_exits_2() -> None:
 
 def test_a_reader_that_goes_away_ends_the_command_quietly(server: StandinServer) -> None:
     server.push(Reply(content="line\n" * 20000, chunk_chars=50))
-    command = [sys.executable, "-m", "vllm_chat", "--url", server.url, "-q", "hi"]
+    command = argv(vllm_chat("--url", server.url, "-q", "hi"))
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT
     ) as child:
@@ -459,7 +457,7 @@ def test_quick_into_head_exits_141_and_prints_nothing_else(
         ' echo "status ${PIPESTATUS[0]}" >&2'
     )
     result = subprocess.run(
-        ["bash", "-c", command], capture_output=True, timeout=30, cwd=ROOT, env=dict(os.environ)
+        argv(["bash", "-c", command]), capture_output=True, timeout=30, cwd=ROOT
     )
     assert result.stdout == b"the first line\n"
     assert result.stderr == b"status 141\n"  # nothing from vllm-chat itself

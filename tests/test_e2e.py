@@ -7,9 +7,7 @@ assertions read the emulated screen (and the lines scrolled off its top).
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 import termios
 import time
 from collections.abc import Callable
@@ -18,6 +16,7 @@ from pathlib import Path
 import pexpect
 import pyte
 
+from tests.processes import spawn_pty, vllm_chat
 from tests.standin import Reply, StandinServer
 
 ROWS, COLUMNS = 40, 100
@@ -95,15 +94,8 @@ class Terminal(pyte.HistoryScreen):
 
 
 def spawn(*args: str) -> tuple[pexpect.spawn, Terminal]:
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "vllm_chat", *args],
-        env=dict(os.environ),
-        cwd=str(ROOT),
-        dimensions=(ROWS, COLUMNS),
-        encoding="utf-8",
-        timeout=15,
-    )
+    """`vllm-chat ARGS` in a pseudo-terminal of ROWS x COLUMNS, and the screen it draws."""
+    child = spawn_pty(vllm_chat(*args), rows=ROWS, columns=COLUMNS)
     return child, Terminal(child)
 
 
@@ -192,7 +184,8 @@ def test_ctrl_c_stops_the_answer_and_keeps_the_session(server: StandinServer, ch
     term, shown, partial = interrupt_an_answer(server, children)
     assert partial.startswith("lorem ipsum lorem")
     assert len(partial) < len("lorem ipsum " * 60)  # the answer really was cut short
-    assert server.aborted == 1  # the server saw the client hang up
+    server.wait_for_aborted(1)  # the server saw the client hang up (at its next write)
+    assert server.aborted == 1
     assert "You said: next" in term.seen_text()
 
 

@@ -8,22 +8,20 @@ to TLS, a closed port, a host name that cannot resolve. Nothing is patched.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pexpect
 import pytest
 
+from tests.processes import argv, spawn_pty, vllm_chat
 from tests.standin import Reply, StandinServer, litellm_error
-from tests.test_cli import ROOT, run_cli, wait_for
+from tests.test_cli import ROOT, run_cli
 from tests.test_e2e import COLUMNS, ROWS, Terminal, spawn
 
 CTRL_D = "\x04"
@@ -448,24 +446,26 @@ def test_stats_in_a_terminal_show_ttft_rate_time_and_tokens(
 # ---- started with SIGINT ignored (nohup, a background job, some CI runners) -------------------
 
 
-def ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def test_the_chat_takes_ctrl_c_back_when_started_with_sigint_ignored(
     server: StandinServer, children
 ) -> None:
-    server.models_delay = 5.0  # the start waits for the model list: Ctrl-C before any prompt
-    child = pexpect.spawn(
-        sys.executable, ["-m", "vllm_chat", "--url", server.url, "--no-history"],
-        env=dict(os.environ), cwd=str(ROOT), dimensions=(ROWS, COLUMNS), encoding="utf-8",
-        timeout=15, preexec_fn=ignore_sigint,
-    )  # fmt: skip
+    # Ctrl-C while an answer streams: the main thread then waits on the socket, where
+    # the signal always lands. (Pressed during start-up, while Python imports modules,
+    # a Ctrl-C can land in a weakref callback, where Python drops the KeyboardInterrupt.)
+    command = vllm_chat("--url", server.url, "--no-history")
+    child = spawn_pty(command, rows=ROWS, columns=COLUMNS, sigint="ignored")
     children.append(child)
     term = Terminal(child)
-    assert wait_for(lambda: server.models_calls >= 1)
+    term.wait_prompt()
+    server.push(Reply(content="lorem ipsum " * 60, chunk_chars=4, delay=0.05))
+    child.send("go\r")
+    term.wait_text("lorem ipsum lorem")
     child.sendintr()
-    assert term.wait_exit() == 130
+    term.wait_text("[interrupted]")
+    term.wait_prompt()
+    server.wait_for_aborted(1)
+    child.send("\x04")
+    assert term.wait_exit() == 0
 
 
 def test_quick_keeps_an_ignored_sigint_ignored(server: StandinServer) -> None:
@@ -473,9 +473,8 @@ def test_quick_keeps_an_ignored_sigint_ignored(server: StandinServer) -> None:
     # the foreground: -q keeps the disposition it was started with.
     server.push(Reply(content="all of it, " * 20, chunk_chars=5, delay=0.02))
     with subprocess.Popen(
-        [sys.executable, "-m", "vllm_chat", "--url", server.url, "-q", "hi"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        cwd=ROOT, preexec_fn=ignore_sigint,
+        argv(vllm_chat("--url", server.url, "-q", "hi"), sigint="ignored"),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
     ) as child:  # fmt: skip
         assert child.stdout is not None
         assert child.stdout.read1(5)  # the answer has begun

@@ -29,9 +29,10 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from tests.processes import spawn_pty, vllm_chat
 from tests.repl.test_repl import CTRL_D, ENTER, new_chat, paste
 from tests.standin import Reply, StandinServer
-from tests.test_cli import ROOT, run_cli
+from tests.test_cli import run_cli
 from tests.test_e2e import Terminal
 from vllm_chat.chat.session import Chat
 from vllm_chat.render.plain import Renderer
@@ -463,15 +464,7 @@ def test_two_mb_bracketed_paste_in_a_real_terminal(
     the paste to the next prompt (the whole test ~7 s), so the full 2 MB is kept."""
     text = big_text(PTY_PASTE_BYTES)
     history = tmp_path / "history"
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "vllm_chat", "--url", digest_server.url, "--history-file", str(history)],
-        env=dict(os.environ),
-        cwd=str(ROOT),
-        dimensions=(40, 100),
-        encoding="utf-8",
-        timeout=15,
-    )
+    child = spawn_pty(vllm_chat("--url", digest_server.url, "--history-file", str(history)))
     children.append(child)
     term = RawTerminal(child)
     term.pump(term.at_prompt, "the prompt", 15)

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.standin import Reply, StandinServer
+from tests.processes import argv
+from tests.standin import ROUTES, Reply, StandinServer
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = {"model": "standin-model", "messages": [{"role": "user", "content": "hello"}]}
@@ -299,16 +300,9 @@ def test_rejects_non_loopback_hosts() -> None:
 
 
 def test_run_mode_passes_the_url() -> None:
+    command = [sys.executable, "-m", "tests.standin", "--run", sys.executable, "-c"]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.standin",
-            "--run",
-            sys.executable,
-            "-c",
-            "import sys; print(sys.argv[-1])",
-        ],
+        argv([*command, "import sys; print(sys.argv[-1])"]),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -323,7 +317,7 @@ def test_run_mode_passes_the_url() -> None:
 def test_run_mode_returns_the_child_status() -> None:
     command = [sys.executable, "-m", "tests.standin", "--run", sys.executable, "-c"]
     result = subprocess.run(
-        [*command, "import sys; sys.exit(3)"], cwd=ROOT, capture_output=True, timeout=30
+        argv([*command, "import sys; sys.exit(3)"]), cwd=ROOT, capture_output=True, timeout=30
     )
     assert result.returncode == 3
 
@@ -365,3 +359,49 @@ def test_tokenize_can_be_missing(server_factory: Any) -> None:
     status, answer = tokenize(connect(server), HELLO)
     assert (status, answer) == (404, {"detail": "Not Found"})
     assert server.tokenize_requests == [HELLO]
+
+
+# ---- routes: one table ---------------------------------------------------------------------
+
+
+def request(
+    server: StandinServer, method: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, Any, HTTPResponse]:
+    conn = connect(server)
+    body = json.dumps(HELLO) if method == "POST" else None
+    conn.request(method, path, body, {"Content-Type": "application/json", **(headers or {})})
+    response = conn.getresponse()
+    raw = response.read()
+    conn.close()
+    return response.status, json.loads(raw) if raw else None, response
+
+
+def test_version_is_at_the_root_like_vllms(server_factory: Any) -> None:
+    server = server_factory(api_key="sekrit")  # root paths need no key
+    status, answer, response = request(server, "GET", "/version")
+    assert (status, answer) == (200, {"version": "0.32.0"})
+    assert response.getheader("Content-Type") == "application/json"
+    assert request(server, "GET", "/v1/version")[0] == 401  # /v1 is guarded, known or not
+    assert request(server, "GET", "/v1/version", {"Authorization": "Bearer sekrit"})[:2] == (
+        404,
+        {"detail": "Not Found"},
+    )
+
+
+def test_every_route_answers_another_method_with_fastapis_405(server: StandinServer) -> None:
+    for path, (method, _handler) in ROUTES.items():
+        other = "POST" if method == "GET" else "GET"
+        status, answer, response = request(server, other, path)
+        assert (status, answer) == (405, {"detail": "Method Not Allowed"}), path
+        assert response.getheader("Allow") == method
+        assert request(server, method, path)[0] == 200, path
+    assert request(server, "DELETE", "/v1/models")[0] == 405
+    assert request(server, "GET", "/metrics")[:2] == (404, {"detail": "Not Found"})
+    assert server.requests == [HELLO]  # the one POST /v1/chat/completions
+
+
+def test_a_server_can_lack_any_route(server_factory: Any) -> None:
+    server = server_factory(without={"/version", "/health"})
+    for path in ("/version", "/health"):
+        assert request(server, "GET", path)[:2] == (404, {"detail": "Not Found"}), path
+    assert request(server, "GET", "/v1/models")[0] == 200

@@ -64,9 +64,18 @@ def test_drop_unanswered_removes_only_a_trailing_user_message() -> None:
 
 
 def test_drop_unanswered_on_empty_conversation() -> None:
-    conversation = Conversation()
+    # Nothing to drop: the system prompt is no turn and stays, and nothing is sent but it.
+    conversation = Conversation(system_prompt="S")
     conversation.drop_unanswered()
     assert conversation.messages == []
+    assert conversation.turns == 0
+    assert conversation.request_messages() == [{"role": "system", "content": "S"}]
+    # And the conversation goes on as one that never had a failed turn.
+    conversation.add_user("q")
+    assert conversation.request_messages() == [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "q"},
+    ]
 
 
 def test_reset_keeps_the_system_prompt() -> None:

@@ -222,6 +222,19 @@ def test_finish_twice_and_feed_after_finish() -> None:
 # -- the template already opened the block --------------------------------------------
 
 
+def test_by_default_the_template_is_not_taken_to_open_the_block() -> None:
+    # Without the flag, thinking that was never opened is an answer, shown and stored whole;
+    # the same text from a template that opened the block is reasoning, then the answer.
+    text = "Okay, 2+2.\n</think>\n\n4"
+    splitter = ThinkSplitter()
+    assert merge(splitter.feed(text) + splitter.finish()) == [("content", text)]
+    assert (splitter.reasoning_text, splitter.answer_text) == ("", text)
+    opened = ThinkSplitter(starts_in_reasoning=True)
+    pieces = opened.feed(text) + opened.finish()
+    assert merge(pieces) == [("reasoning", "Okay, 2+2.\n"), ("content", "4")]
+    assert (opened.reasoning_text, opened.answer_text) == ("Okay, 2+2.\n", "4")
+
+
 def test_starts_in_reasoning() -> None:
     splitter = ThinkSplitter(starts_in_reasoning=True)
     assert splitter.feed("Okay, 2+2") == [("reasoning", "Okay, 2+2")]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vllm_chat.chat.session import TurnStats
-from vllm_chat.client.api import Usage
+from vllm_chat.chat.turn import TurnStats
+from vllm_chat.client.events import Usage
 
 
 def stats_with(arrivals: list[float], completion: int | None = None, ended: float = 3.0):

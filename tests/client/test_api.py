@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,23 +12,19 @@ from typing import Any
 
 import pytest
 
+from tests.ports import closed_port
 from tests.standin import Reply, StandinServer, vllm_error
-from vllm_chat.client import api
-from vllm_chat.client.api import (
+from vllm_chat.client import api, errors
+from vllm_chat.client.api import Client
+from vllm_chat.client.errors import (
     ApiError,
     AuthError,
-    BadEvent,
-    Client,
-    ContentDelta,
-    Finish,
     HTTPStatusError,
-    ModelInfo,
-    ReasoningDelta,
     RequestTimeout,
     ServerUnreachable,
     StreamError,
-    Usage,
 )
+from vllm_chat.client.events import BadEvent, ContentDelta, Finish, ModelInfo, ReasoningDelta, Usage
 
 ANSWER = "Hello — café, naïve, 日本語 and 🎉, streamed in pieces.\nSecond line."
 HTML_502 = (
@@ -493,10 +488,8 @@ def test_json_error_with_200_is_a_stream_error(server: StandinServer, client: Cl
 
 
 def free_port() -> int:
-    """A port that was just bound on 127.0.0.1 and closed: nothing listens there."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port on 127.0.0.1 where nothing listens (nor will, while the tests run)."""
+    return closed_port()
 
 
 def test_unreachable_server() -> None:
@@ -575,15 +568,15 @@ def test_exception_in_consumer_aborts_the_request(server: StandinServer, client:
     ],
 )
 def test_error_message_shapes(raw: bytes, content_type: str, expected: str) -> None:
-    assert api.error_message(raw, content_type) == expected
+    assert errors.error_message(raw, content_type) == expected
 
 
 def test_error_message_of_unknown_json_keeps_the_text() -> None:
-    assert api.error_message(b'{"status": "failed"}') == '{"status": "failed"}'
+    assert errors.error_message(b'{"status": "failed"}') == '{"status": "failed"}'
 
 
 def test_error_message_is_one_bounded_line() -> None:
-    message = api.error_message(("word " * 500).encode(), "text/plain")
+    message = errors.error_message(("word " * 500).encode(), "text/plain")
     assert "\n" not in message
     assert len(message) <= 300
     assert " … " in message
@@ -593,7 +586,7 @@ def test_a_long_error_message_keeps_its_end_and_cuts_between_words() -> None:
     # The reason is at the end, after a proxy's wrappers: it must survive the cut.
     words = " ".join(f"wrapper{i}" for i in range(80))
     reason = "This model's maximum context length is 4096 tokens."
-    message = api.error_message(f"{words} {reason}".encode(), "text/plain")
+    message = errors.error_message(f"{words} {reason}".encode(), "text/plain")
     assert len(message) <= 300
     assert message.startswith("wrapper0 wrapper1 ")
     assert message.endswith(reason)
@@ -663,20 +656,20 @@ def litellm_error(message: str, code: str) -> bytes:
 def test_litellm_wrappers_come_off_and_say_who_spoke(
     message: str, headers: dict[str, str], words: str, speaker: str | None
 ) -> None:
-    assert api.server_words(litellm_error(message, "400"), "application/json", headers) == (
+    assert errors.server_words(litellm_error(message, "400"), "application/json", headers) == (
         words,
         speaker,
     )
 
 
 def test_error_message_survives_invalid_utf8() -> None:
-    assert api.error_message(b"bad \xff byte", "text/plain") == "bad \ufffd byte"
+    assert errors.error_message(b"bad \xff byte", "text/plain") == "bad \ufffd byte"
 
 
 def test_error_message_html_title_is_one_line() -> None:
     raw = b"<html><head><title>503 Service\n  Temporarily Unavailable</title></head></html>"
     expected = "an HTML page: 503 Service Temporarily Unavailable"
-    assert api.error_message(raw, "text/html") == expected
+    assert errors.error_message(raw, "text/html") == expected
 
 
 # -- tokenize: the chat template's prompt ------------------------------------------
@@ -781,3 +774,84 @@ def test_tokenize_chat_is_none_when_nothing_answers_or_too_slowly() -> None:
         assert Client(scripted.url).tokenize_chat("m", []) == ["<think>"]  # within 2 s
     finally:
         scripted.stop()
+
+
+# -- the server root: vLLM's paths outside /v1 ---------------------------------------
+
+
+def test_call_root_reaches_the_paths_vllm_serves_outside_v1(
+    server_factory: Callable[..., StandinServer],
+) -> None:
+    server = server_factory(api_key="sekrit")  # vLLM guards only /v1 paths with the key
+    client = Client(server.url)
+    assert client.call_root("GET", "/version") == {"version": "0.32.0"}
+    assert client.call_root("GET", "/health") == ""  # an empty body is an empty text
+    answer = client.call_root("POST", "/tokenize", json_body=body(), timeout=5)
+    assert answer["count"] == len(answer["tokens"]) > 0
+    assert server.requests == [] and server.headers == []  # nothing went under /v1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "said"),
+    [
+        ("GET", "/metrics", "404 Not Found"),  # the stand-in has none
+        ("GET", "/tokenize", "405 Method Not Allowed"),
+    ],
+)
+def test_call_root_names_an_endpoint_the_server_lacks(
+    server: StandinServer, method: str, path: str, said: str
+) -> None:
+    root = server.url.removesuffix("/v1")
+    with pytest.raises(HTTPStatusError) as info:
+        Client(server.url).call_root(method, path)
+    assert str(info.value) == (
+        f"the server at {root} has no {path} endpoint ({said}); "
+        "not vLLM, or behind a proxy that passes on only /v1?"
+    )
+    assert "usually ends in /v1" not in str(info.value)  # that hint is for --url's paths
+
+
+def test_call_root_on_a_server_without_the_endpoint(
+    server_factory: Callable[..., StandinServer],
+) -> None:
+    server = server_factory(without={"/version"})
+    with pytest.raises(HTTPStatusError) as info:
+        Client(server.url).call_root("GET", "/version")
+    assert info.value.status == 404
+    assert "has no /version endpoint (404 Not Found)" in str(info.value)
+
+
+def test_call_root_gives_the_servers_message_for_an_unknown_model(server: StandinServer) -> None:
+    with pytest.raises(HTTPStatusError) as info:
+        Client(server.url).call_root("POST", "/tokenize", json_body=body() | {"model": "nope"})
+    assert info.value.status == 404
+    assert str(info.value) == "the server answered 404 Not Found: The model `nope` does not exist."
+
+
+def test_call_root_fails_as_the_api_calls_do() -> None:
+    port = free_port()
+    with pytest.raises(ServerUnreachable) as info:
+        Client(f"http://127.0.0.1:{port}/v1").call_root("GET", "/version")
+    assert f"nothing listens on port {port}" in str(info.value)
+    scripted = _ScriptedTokenize(200, b'{"token_strs": ["<think>"]}', "application/json", 1.0)
+    try:
+        with pytest.raises(RequestTimeout) as timed_out:
+            Client(scripted.url).call_root("POST", "/tokenize", timeout=0.2)
+        assert "did not answer within 0.2 s" in str(timed_out.value)
+    finally:
+        scripted.stop()
+    scripted = _ScriptedTokenize(200, b"{not json", "application/json")
+    try:
+        with pytest.raises(StreamError) as bad:
+            Client(scripted.url).call_root("POST", "/tokenize")
+        assert str(bad.value).endswith("/tokenize answered with a body that is not JSON")
+    finally:
+        scripted.stop()
+
+
+def test_a_missing_api_path_still_points_at_the_v1_in_the_url(server: StandinServer) -> None:
+    with pytest.raises(HTTPStatusError) as info:
+        Client(server.url.removesuffix("/v1")).models()
+    assert str(info.value).endswith(
+        f"(is {server.url.removesuffix('/v1')} the API's base URL? It usually ends in /v1)"
+    )

@@ -11,9 +11,11 @@ import pytest
 
 from tests.standin import Reply, StandinServer
 from tests.test_cli import dead_url, run_cli, run_python
-from vllm_chat import cli
+from vllm_chat import app, cli
 from vllm_chat.config import file as config
+from vllm_chat.config import resolve
 from vllm_chat.config.settings import Settings
+from vllm_chat.render.text import status_line
 
 STREAM = {"stream": True, "stream_options": {"include_usage": True}}
 
@@ -34,9 +36,8 @@ def write_config(text: str, path: Path | None = None, mode: int = 0o600) -> Path
 
 def settings_for(*argv: str) -> Settings:
     """Settings as `vllm-chat ARGV` would build them, config file included."""
-    parser = cli.build_parser()
-    args = parser.parse_args(list(argv))
-    return cli.settings_from_args(args, cli.read_config(args, parser))
+    args = cli.build_parser().parse_args(list(argv))
+    return resolve.resolve(args, warn=lambda text: status_line(text, kind="warn"))
 
 
 def ok(result: subprocess.CompletedProcess[bytes]) -> str:
@@ -135,7 +136,7 @@ def test_a_key_from_the_file_sent_in_clear_is_named_by_its_file(
         api_key_source="config",
         config_file=path,
     )
-    cli.make_chat(settings).client.close()  # no request: the warning comes first
+    app.make_chat(settings).client.close()  # no request: the warning comes first
     err = capsys.readouterr().err
     assert f"api_key in {path}" in err and "unencrypted" in err
     assert "cfg-key-Qx81" not in err

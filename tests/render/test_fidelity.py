@@ -40,6 +40,7 @@ import pyte
 import pytest
 from rich.console import Console
 
+from tests.processes import argv, spawn_pty, vllm_chat
 from tests.render.fidelity import (
     Screen,
     deltas,
@@ -128,7 +129,7 @@ def screens(doc_id: str, width: int) -> tuple[list[str], list[str]]:
     renderer = MarkdownRenderer(console, clock=clock)
     for delta in deltas(text, seed_of(doc_id, width)):
         renderer.feed(delta)
-        clock.now += 0.01
+        clock.now += 0.006  # 12 redraws a second: one every 14 deltas, about 55 characters
     renderer.finish()
     return play(output_of(console), width, HEIGHT), reference_lines(text, width)
 
@@ -398,13 +399,11 @@ def pty_runs(
     with CorpusServer(chunk_chars=3, delay=0.002) as server:
         try:
             for doc_id in PTY_DOCS:
-                child = pexpect.spawn(
-                    sys.executable,
-                    ["-m", "vllm_chat", "--url", server.url, "-q", f"doc {doc_id}"],
+                child = spawn_pty(
+                    vllm_chat("--url", server.url, "-q", f"doc {doc_id}"),
+                    rows=PTY_ROWS,
+                    columns=PTY_COLUMNS,
                     env=env,
-                    cwd=str(ROOT),
-                    dimensions=(PTY_ROWS, PTY_COLUMNS),
-                    encoding="utf-8",
                     timeout=30,
                 )
                 runs.append(PtyRun(doc_id, Terminal(child)))
@@ -556,7 +555,7 @@ def tmux_sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TmuxSess
                 )
                 size = ["-x", str(PTY_COLUMNS), "-y", "24"]
                 subprocess.run(
-                    [TMUX, "-L", socket_name, "-f", "/dev/null", "new-session", "-d"]
+                    argv([TMUX, "-L", socket_name, "-f", "/dev/null", "new-session", "-d"])
                     + ["-s", name, *size, shell],
                     env=env,
                     check=True,

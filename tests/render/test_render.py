@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from pathlib import Path
 
 import pyte
@@ -644,3 +645,24 @@ def test_finish_note_and_empty_answer() -> None:
     renderer.feed("Partial answer")
     renderer.finish("interrupted")
     assert screen_text(output_of(console)) == ["Partial answer", "[interrupted]"]
+
+
+def test_a_held_back_update_is_drawn_when_the_server_pauses() -> None:
+    """With the real clock, an update the refresh rate held back still reaches the screen.
+
+    The first delta is drawn at once; the second comes right after, within the same
+    refresh interval, and is held back. Then nothing more comes (the server pauses) and
+    `finish()` is not called: only the renderer's timer can draw the rest.
+    """
+    console = make_console()
+    renderer = MarkdownRenderer(console)  # the real clock, time.monotonic: timers on
+    renderer.feed("The first words")
+    renderer.feed(", and the rest that was held back")
+    whole = "The first words, and the rest that was held back"
+    deadline = time.monotonic() + 20  # a bound on the wait, far above the 1/12 s it takes
+    while screen_text(output_of(console)) != [whole]:
+        shown = screen_text(output_of(console))
+        assert time.monotonic() < deadline, f"the held-back text never showed: {shown}"
+        time.sleep(0.02)
+    renderer.finish()
+    assert screen_text(output_of(console)) == [whole]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pexpect
 
+from tests.processes import spawn_pty
 from tests.standin import DEMO_LINKS, DEMO_TABLE, DEMO_WELCOME, StandinServer, demo_reply
 from tests.test_cli import run_cli
 from tests.test_e2e import COLUMNS, ROOT, ROWS, Terminal
@@ -29,15 +30,8 @@ def spawn_in(
 ) -> tuple[pexpect.spawn, Terminal]:
     """`python PROGRAM ARGS` in a pseudo-terminal, started in `folder`."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = pexpect.spawn(
-        sys.executable,
-        [*program, *args],
-        env=env,
-        cwd=str(folder),
-        dimensions=(ROWS, COLUMNS),
-        encoding="utf-8",
-        timeout=15,
-    )
+    command = [sys.executable, *program, *args]
+    child = spawn_pty(command, rows=ROWS, columns=COLUMNS, env=env, cwd=folder)
     return child, Terminal(child)
 
 

@@ -7,9 +7,7 @@ and reads the emulated screen (see `tests/test_e2e.py`).
 from __future__ import annotations
 
 import os
-import socket
 import stat
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +15,10 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.ports import closed_port
+from tests.processes import spawn_pty, vllm_chat
 from tests.standin import Reply, StandinServer
-from tests.test_e2e import COLUMNS, ROOT, ROWS, Terminal
+from tests.test_e2e import COLUMNS, ROWS, Terminal
 
 CTRL_D, CTRL_R, CTRL_X, CTRL_E, ESC = "\x04", "\x12", "\x18", "\x05", "\x1b"
 
@@ -41,14 +41,8 @@ def start(children: list[pexpect.spawn]) -> Iterator:
     def run(
         *args: str, env: dict[str, str] | None = None, terminal: type[Terminal] = Terminal
     ) -> tuple[pexpect.spawn, Terminal]:
-        child = pexpect.spawn(
-            sys.executable,
-            ["-m", "vllm_chat", *args],
-            env={**os.environ, **(env or {})},
-            cwd=str(ROOT),
-            dimensions=(ROWS, COLUMNS),
-            encoding="utf-8",
-            timeout=15,
+        child = spawn_pty(
+            vllm_chat(*args), rows=ROWS, columns=COLUMNS, env={**os.environ, **(env or {})}
         )
         children.append(child)
         return child, terminal(child)
@@ -268,9 +262,7 @@ def toolbar(term: Terminal) -> str | None:
 
 
 def dead_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    return f"http://127.0.0.1:{closed_port()}/v1"  # nothing listens, nor will
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import re
 import stat
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,9 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
-from tests.repl.test_repl import CTRL_D, completions, drive, new_chat
+from tests.repl.test_repl import CTRL_D, completions, dead_port, drive, new_chat
 from tests.standin import Reply, StandinServer, vllm_error
+from vllm_chat import __version__
 from vllm_chat.chat.conversation import Conversation
 from vllm_chat.chat.session import Chat
 from vllm_chat.client.api import Client
@@ -365,6 +367,43 @@ def test_loading_a_bad_file_changes_nothing(
         said("one"),
         user("two"),
     ]
+
+
+def test_loading_a_chat_whose_model_the_server_lacks_changes_nothing(
+    server: StandinServer, capsys, tmp_path: Path
+) -> None:
+    # /load goes through the same check as /model NAME: the server must list the model.
+    path = chats_dir(tmp_path) / "old.json"
+    path.parent.mkdir(parents=True)
+    document = saved_document([user("a"), assistant("b")], model="retired-model")
+    path.write_text(json.dumps(document))
+    chat = new_chat(server.url, system_prompt="Stay")
+    run_repl(chat, "one\r/load old\rtwo\r" + CTRL_D)
+    captured = capsys.readouterr()
+    assert error_lines(captured.err) == [
+        f"error: not loaded: model retired-model is not on {server.url}, "
+        "which has: standin-model, standin-model-large"
+    ]
+    assert "loaded" not in captured.out
+    assert [request["model"] for request in server.requests] == ["standin-model"] * 2
+    assert server.requests[-1]["messages"] == [
+        {"role": "system", "content": "Stay"},
+        user("one"),
+        said("one"),
+        user("two"),
+    ]
+
+
+def test_loading_while_the_server_is_down_takes_the_saved_model_as_it_is(
+    capsys, tmp_path: Path
+) -> None:
+    path = chats_dir(tmp_path) / "old.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(saved_document([user("a"), assistant("b")], model="any-model")))
+    chat = new_chat(f"http://127.0.0.1:{dead_port()}/v1")
+    run_repl(chat, "/load old\r" + CTRL_D)
+    assert f"loaded 1 turn from {path} · model any-model" in capsys.readouterr().out
+    assert chat.model == "any-model"  # the next message tells whether the server has it
 
 
 def test_load_without_a_name_says_how(server: StandinServer, capsys, tmp_path: Path) -> None:
@@ -900,21 +939,10 @@ def test_copy_a_code_block_inside_a_numbered_list(server: StandinServer) -> None
 # ---- Tab completion --------------------------------------------------------------------
 
 
-def test_completion_knows_the_new_commands_and_their_arguments(server: StandinServer) -> None:
+def test_completion_knows_the_arguments_of_commands(server: StandinServer) -> None:
+    # Command names are completed from the registry (test_repl.py checks every one).
     chat = new_chat(server.url)
     run_repl(chat, "hello\r/save beta\r/save alpha\r/set top_k 3\r" + CTRL_D)
-    assert sorted(completions(chat, "/re")) == ["/reset", "/retry"]
-    assert sorted(completions(chat, "/s")) == [
-        "/save",
-        "/save!",
-        "/set",
-        "/settings",
-        "/stats",
-        "/system",
-    ]
-    names = ("undo", "edit", "history", "load", "unset", "think", "file", "image", "copy")
-    for name in (*names, "attachments", "detach"):
-        assert f"/{name}" in completions(chat, "/" + name[:2]), name
     assert completions(chat, "/think c") == ["/think collapse"]
     assert sorted(completions(chat, "/think ")) == ["/think collapse", "/think hide", "/think show"]
     assert sorted(completions(chat, "/set top")) == ["/set top_k", "/set top_p"]
@@ -1017,3 +1045,43 @@ def test_copy_sees_the_code_blocks_the_screen_shows() -> None:
     # A fence-like line indented 4+ past the opening is code, for /copy as for the screen.
     answer = "```md\nIndent code like this:\n    ```\n    code\n    ```\n```\n\nAfter.\n"
     assert code_blocks(answer) == ["Indent code like this:\n    ```\n    code\n    ```"]
+
+
+# ---- /version --------------------------------------------------------------------------
+
+
+def test_version_shows_the_clients_and_the_servers(
+    server_factory: Callable[..., StandinServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = server_factory(api_key="sekrit")  # vLLM guards /v1 only: /version needs no key
+    root = server.url.removesuffix("/v1")
+    assert drive(new_chat(server.url), "/version\r" + CTRL_D) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [f"vllm-chat {__version__}", f"server 0.32.0 ({root})"]
+    assert captured.err == ""
+    assert server.requests == []
+
+
+def test_version_from_a_server_without_it_says_so_in_one_line(
+    server_factory: Callable[..., StandinServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = server_factory(without={"/version"})  # as a server that is not vLLM
+    root = server.url.removesuffix("/v1")
+    assert drive(new_chat(server.url), "/version\r/system\r" + CTRL_D) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [f"vllm-chat {__version__}", "no system prompt is set"]
+    assert error_lines(captured.err) == [
+        f"error: the server at {root} has no /version endpoint (404 Not Found); "
+        "not vLLM, or behind a proxy that passes on only /v1?"
+    ]
+
+
+def test_version_with_the_server_down_still_gives_the_clients(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    port = dead_port()
+    assert drive(new_chat(f"http://127.0.0.1:{port}/v1"), "/version\r" + CTRL_D) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [f"vllm-chat {__version__}"]
+    (error,) = error_lines(captured.err)
+    assert f"nothing listens on port {port}" in error

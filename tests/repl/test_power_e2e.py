@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.processes import argv, vllm_chat
 from tests.standin import Reply, StandinServer
 from tests.test_cli import run_cli
 from tests.test_e2e import Terminal, spawn
@@ -117,6 +117,25 @@ def test_flags_of_this_run_beat_the_saved_chat(server: StandinServer, tmp_path: 
     assert server.requests[-1]["top_k"] == 3
 
 
+@pytest.mark.parametrize("named", [False, True], ids=["saved-model", "model-name-flag"])
+def test_load_flag_refuses_a_model_the_server_lacks_with_exit_1(
+    server: StandinServer, tmp_path: Path, named: bool
+) -> None:
+    # --load checks the model as /model and /load do (the flag's, when given).
+    saved = tmp_path / "chat.json"
+    conversation = Conversation(None, [Message("user", "q"), Message("assistant", "a")])
+    save(SavedChat("standin-model" if named else "retired-model", conversation), saved)
+    flag = ["--model-name", "retired-model"] if named else []
+    result = run_cli("--url", server.url, "--load", str(saved), *flag, "-q", "x")
+    assert result.returncode == 1
+    assert result.stdout == b""
+    assert result.stderr.decode() == (
+        f"error: not loaded: model retired-model is not on {server.url}, "
+        "which has: standin-model, standin-model-large\n"
+    )
+    assert server.requests == []
+
+
 @pytest.mark.parametrize(
     "content", [b"not json", b'{"format": "something else"}', None], ids=["junk", "foreign", "none"]
 )
@@ -137,7 +156,7 @@ def test_load_flag_takes_a_path_relative_to_the_current_folder(
     server: StandinServer, tmp_path: Path
 ) -> None:
     write_saved_chat(tmp_path / "here.json")
-    command = [sys.executable, "-m", "vllm_chat", "--url", server.url, "--load", "./here.json"]
+    command = argv(vllm_chat("--url", server.url, "--load", "./here.json"))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     result = subprocess.run(
         [*command, "-q", "x"], cwd=tmp_path, capture_output=True, env=env, timeout=30

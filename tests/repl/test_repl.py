@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import socket
+import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,14 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from tests.ports import closed_port, hold, release
 from tests.standin import Reply, StandinServer
+from vllm_chat.app import make_chat
 from vllm_chat.chat.session import Chat
-from vllm_chat.cli import make_chat
 from vllm_chat.client.api import Client
 from vllm_chat.config.settings import Settings
+from vllm_chat.repl import commands
+from vllm_chat.repl.commands import COMMANDS, unique_commands
 from vllm_chat.repl.prompt import EXIT_HINT, Repl, SlashCompleter
 
 ENTER, CTRL_C, CTRL_D, CTRL_J, ALT_ENTER, UP = "\r", "\x03", "\x04", "\n", "\x1b\r", "\x1b[A"
@@ -49,9 +53,8 @@ def sent(server: StandinServer) -> list[str]:
 
 
 def dead_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port where nothing listens (nor will, while the tests run)."""
+    return closed_port()
 
 
 # ---- conversation -----------------------------------------------------------------------
@@ -86,32 +89,57 @@ def test_chat_with_its_default_renderer_prints_the_answer(server: StandinServer,
 # ---- slash commands ---------------------------------------------------------------------
 
 
-def test_help_lists_every_command(server: StandinServer, capsys) -> None:
+# /help, Tab and README.md come from the one table of commands; these tests read it too.
+
+
+def test_help_lists_every_command_in_the_registrys_order(
+    server: StandinServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert drive(new_chat(server.url), "/help\r" + CTRL_D) == 0
-    out = capsys.readouterr().out
-    for usage in ("/help", "/system", "/model", "/reset", "/exit"):
-        assert any(line.strip().startswith(usage) for line in out.splitlines()), (usage, out)
-    assert "/clear" in out and "/quit" in out  # aliases are listed too
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Commands:"
+    listed = lines[1 : 1 + len(unique_commands())]
+    for line, entry in zip(listed, unique_commands(), strict=True):
+        assert line.split()[0] == f"/{entry.name}", (line, entry)
+        assert entry.usage in line and entry.summary in line
+        assert all(f"/{alias}" in line for alias in entry.aliases)  # aliases are listed too
     assert server.requests == []
 
 
-@pytest.mark.parametrize(
-    ("topic", "shows", "alias"),
-    [
-        ("model", "/model [NAME]", None),
-        ("reset", "/reset", "/clear"),
-        ("exit", "/exit", "/quit"),
-    ],
-)
+@pytest.mark.parametrize("topic", sorted(COMMANDS))
 def test_help_for_one_command(
-    server: StandinServer, capsys, topic: str, shows: str, alias: str | None
+    server: StandinServer, capsys: pytest.CaptureFixture[str], topic: str
 ) -> None:
-    assert drive(new_chat(server.url), f"/help {topic}\r" + CTRL_D) == 0
+    entry = COMMANDS[topic]
+    assert drive(new_chat(server.url), f"/help /{topic.upper()}\r" + CTRL_D) == 0
     out = capsys.readouterr().out
-    assert out.startswith(shows)
+    assert out.startswith(entry.usage)
+    assert entry.summary in out
+    assert all(f"/{alias}" in out for alias in entry.aliases)
     assert "Commands:" not in out
-    if alias:
-        assert alias in out
+
+
+def readme_commands() -> list[tuple[str, list[str]]]:
+    """README.md's "In the chat" table: each row's first cell, as its backticked items."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = text.split("| command | what it does |\n| --- | --- |\n", 1)[1].split("\n\n", 1)[0]
+    rows = []
+    for row in table.splitlines():
+        cell = row.split(" | ", 1)[0].removeprefix("| ").replace("\\|", "|")
+        rows.append((cell, re.findall(r"`([^`]+)`", cell)))
+    return rows
+
+
+def test_readme_lists_every_command_as_help_does_in_its_order() -> None:
+    rows = readme_commands()
+    assert [items[0].split()[0] for _, items in rows] == [
+        f"/{entry.name}" for entry in unique_commands()
+    ]
+    for (cell, items), entry in zip(rows, unique_commands(), strict=True):
+        # The usage /help shows, then each alias: `/reset`, `/clear`.
+        expected = [entry.usage, *(f"/{alias}" for alias in entry.aliases)]
+        assert items == expected, cell
+        assert cell == ", ".join(f"`{item}`" for item in expected), cell
 
 
 def test_system_prompt_show_set_and_clear(server: StandinServer, capsys) -> None:
@@ -289,15 +317,25 @@ def completions(chat: Chat, text: str) -> list[str]:
     return [Document(text).text[: len(text) + c.start_position] + c.text for c in found]
 
 
+def test_tab_completes_every_command_name_and_alias(server: StandinServer) -> None:
+    chat = new_chat(server.url)
+    everything = sorted(f"/{name}" for name in COMMANDS)
+    assert completions(chat, "/") == everything
+    for name, entry in COMMANDS.items():
+        for typed in range(1, len(name) + 1):
+            found = completions(chat, "/" + name[:typed].upper())
+            assert found == [item for item in everything if item.startswith("/" + name[:typed])]
+        assert f"/help {entry.name}" in completions(chat, f"/help {entry.name[:2]}")
+    offered = SlashCompleter(chat).get_completions(Document("/"), CompleteEvent())
+    metas = {c.text: c.display_meta_text for c in offered}
+    assert metas == {f"/{name}": entry.summary for name, entry in COMMANDS.items()}
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("/mo", ["/model"]),
         ("/model st", ["/model standin-model", "/model standin-model-large"]),
         ("/model standin-model-", ["/model standin-model-large"]),
-        ("/help e", ["/help edit", "/help exit"]),
-        ("/help sy", ["/help system"]),
-        ("/th", ["/think"]),
         ("/think c", ["/think collapse"]),
         ("/set top", ["/set top_k", "/set top_p"]),
         ("/stats o", ["/stats off", "/stats on"]),
@@ -344,6 +382,7 @@ def test_server_stopped_mid_session_then_back(server_factory, capsys) -> None:
     chat = new_chat(first.url)
     assert drive(chat, "one\r" + CTRL_D) == 0
     first.stop()
+    hold(port)  # closed, and no other server's meanwhile
 
     assert drive(chat, "two\r/system\r" + CTRL_D) == 0
     captured = capsys.readouterr()
@@ -353,6 +392,7 @@ def test_server_stopped_mid_session_then_back(server_factory, capsys) -> None:
     assert len(errors) == 1
     assert first.url in errors[0]
 
+    release(port)
     back = server_factory(port=port)
     assert drive(chat, "three\r" + CTRL_D) == 0
     assert "You said: three" in capsys.readouterr().out
@@ -428,3 +468,67 @@ def test_a_bug_in_a_turn_costs_one_line_not_the_session(server: StandinServer, c
     assert "You said: second" in captured.out
     # What arrived of the broken turn is kept as a partial answer: roles still alternate.
     assert [m["role"] for m in server.requests[-1]["messages"]] == ["user", "assistant", "user"]
+
+
+@pytest.fixture
+def broken_command() -> Iterator[str]:
+    """`/broken`, a command with a bug, registered as every command is; removed afterwards."""
+    assert "broken" not in COMMANDS
+
+    @commands.command("broken", "a command with a bug (registered by a test)")
+    def broken(ctx: commands.Context, arg: str) -> None:
+        ctx.say("looking at the tenth message")
+        ctx.say(str(ctx.chat.conversation.messages[9].content))  # there are two: IndexError
+
+    yield "broken"
+    del COMMANDS["broken"]
+
+
+def test_a_bug_in_a_command_costs_one_line_and_the_prompt_comes_back(
+    server: StandinServer, capsys: pytest.CaptureFixture[str], broken_command: str
+) -> None:
+    chat = new_chat(server.url)
+    assert drive(chat, f"one\r/{broken_command}\rtwo\r" + CTRL_D) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "error: unexpected IndexError: list index out of range "
+        "(please report it; VLLM_CHAT_DEBUG=1 shows where)"
+    ]
+    assert "looking at the tenth message" in captured.out  # the command did run
+    assert "You said: two" in captured.out  # the prompt came back, and the next line was read
+    # The conversation is as it was before the command.
+    assert server.requests[-1]["messages"] == [
+        {"role": "user", "content": "one"},
+        {"role": "assistant", "content": "You said: one"},
+        {"role": "user", "content": "two"},
+    ]
+
+
+class RendererFailingAtTheEnd(FailingRenderer):
+    """A renderer with a bug in `finish`: the whole answer arrived, its ending breaks."""
+
+    def feed(self, text: str) -> None:
+        pass
+
+    def finish(self, note: str | None = None) -> None:
+        raise KeyError("finish bug")
+
+
+def test_a_bug_at_the_end_of_an_answer_keeps_the_answer_and_the_session(
+    server: StandinServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chat = new_chat(server.url)
+    working = chat.make_renderer
+    renderers = iter([RendererFailingAtTheEnd(), None])
+    chat.make_renderer = lambda: next(renderers) or working()
+    assert drive(chat, "first\rsecond\r" + CTRL_D) == 0
+    captured = capsys.readouterr()
+    errors = captured.err.splitlines()
+    assert len(errors) == 1 and "unexpected KeyError: 'finish bug'" in errors[0], errors
+    assert "You said: second" in captured.out
+    # The answer that arrived is in the conversation (marked partial): roles alternate.
+    assert server.requests[-1]["messages"] == [
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "You said: first"},
+        {"role": "user", "content": "second"},
+    ]

@@ -1,4 +1,4 @@
-"""A chat session: the conversation, one turn, the answer on its way, `<think>`, attachments.
+"""A chat session: its state (`session`), one turn (`turn`), answers, `<think>`, attachments.
 
 May import `config`, `client` and `render`.
 """

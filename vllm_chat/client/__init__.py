@@ -1,4 +1,5 @@
-"""Talking to the server: SSE decoding, the HTTP client, typed errors and their hints.
+"""Talking to the server: SSE decoding (`sse`), stream events (`events`), typed errors and
+the server's own words (`errors`), one table of hints (`hints`), the HTTP client (`api`).
 
 May import `config`.
 """

@@ -6,92 +6,42 @@ person can act on; nothing from `requests` leaks to the caller.
 
 from __future__ import annotations
 
-import ast
-import json
 import os
-import re
 import threading
 import urllib.parse
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import requests
 import urllib3
 from urllib3.exceptions import ReadTimeoutError
 
-from vllm_chat.client.hints import PLAIN_TO_TLS_BODIES, connect_failure, hint, is_local, shorten
-from vllm_chat.client.sse import SSEDecoder
+from vllm_chat.client.errors import (
+    ApiError,
+    AuthError,
+    HTTPStatusError,
+    RequestTimeout,
+    ServerUnreachable,
+    StreamError,
+    gateway_hint,
+    server_failure,
+    server_words,
+)
+from vllm_chat.client.events import (
+    ContentDelta,
+    Finish,
+    ModelInfo,
+    ReasoningDelta,
+    StreamEvent,
+    int_or_none,
+    parse_chunk,
+    payloads,
+    usage_of,
+)
+from vllm_chat.client.hints import PLAIN_TO_TLS_BODIES, connect_failure, hint, is_local
 from vllm_chat.config.defaults import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, KEY_ORIGINS
 
 TOKENIZE_TIMEOUT = 2.0  # seconds: a probe, not worth holding up the answer for
-
-
-class ApiError(Exception):
-    """A failure the user can understand; `str()` is the one line to show."""
-
-
-class ServerUnreachable(ApiError):
-    """Nothing answers at the URL."""
-
-
-class RequestTimeout(ApiError):
-    """The server accepted the request but went silent for too long."""
-
-
-class HTTPStatusError(ApiError):
-    """The server answered with an error status; carries the server's own message."""
-
-    def __init__(self, status: int, server_message: str, text: str) -> None:
-        super().__init__(text)
-        self.status = status
-        self.server_message = server_message
-
-
-class AuthError(HTTPStatusError):
-    """401/403: the API key was missing or rejected."""
-
-
-class StreamError(ApiError):
-    """The answer could not be read: not an event stream, broken or cut off."""
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    id: str
-    max_model_len: int | None = None
-
-
-@dataclass(frozen=True)
-class ContentDelta:
-    text: str
-
-
-@dataclass(frozen=True)
-class ReasoningDelta:
-    text: str
-
-
-@dataclass(frozen=True)
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-
-
-@dataclass(frozen=True)
-class Finish:
-    reason: str
-
-
-@dataclass(frozen=True)
-class BadEvent:
-    """An event that was not valid JSON; skipped, reported once by the caller."""
-
-    payload: str
-
-
-StreamEvent = ContentDelta | ReasoningDelta | Usage | Finish | BadEvent
 
 
 class Client:
@@ -139,7 +89,7 @@ class Client:
                 payload = response.json()
                 entries = payload["data"]
                 return [
-                    ModelInfo(str(entry["id"]), _int_or_none(entry.get("max_model_len")))
+                    ModelInfo(str(entry["id"]), int_or_none(entry.get("max_model_len")))
                     for entry in entries
                 ]
             except (ValueError, KeyError, TypeError) as exc:
@@ -171,16 +121,8 @@ class Client:
         if chat_template_kwargs is not None:
             body["chat_template_kwargs"] = chat_template_kwargs
         try:
-            response = self._session.post(
-                self.server_root + "/tokenize", json=body, timeout=timeout, stream=False
-            )
-            with response:
-                if response.status_code != 200:
-                    return None
-                payload = response.json()
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError):
-            return None
-        except ValueError:  # not JSON (requests' JSONDecodeError is a ValueError)
+            payload = self.call_root("POST", "/tokenize", json_body=body, timeout=timeout)
+        except (ApiError, urllib3.exceptions.HTTPError, OSError):
             return None
         strs = payload.get("token_strs") if isinstance(payload, dict) else None
         if not isinstance(strs, list) or not all(isinstance(s, str) for s in strs):
@@ -191,6 +133,31 @@ class Client:
     def server_root(self) -> str:
         """The base URL without its `/v1`: where vLLM serves `/tokenize` and `/health`."""
         return self.base_url.removesuffix("/v1")
+
+    def call_root(
+        self, method: str, path: str, *, json_body: Any = None, timeout: float | None = None
+    ) -> Any:
+        """`METHOD path` at the server root: the JSON body, or the text of any other body.
+
+        vLLM serves `/version`, `/health`, `/metrics`, `/tokenize` and `/detokenize`
+        there, not under `/v1`. Failures are `ApiError`s as for the API's paths, but
+        a 404, 405 or 501 says that the server has no such endpoint, never that
+        `--url` should end in /v1. `timeout` (seconds) replaces both of the client's.
+        """
+        response = self._request(
+            method, path, root=True, json=json_body, timeout=timeout, stream=False
+        )
+        with response:
+            self._raise_for_status(response, root_path=path)
+            is_json = "json" in response.headers.get("Content-Type", "").lower()
+            if not is_json or not response.content:  # /health's empty body is text too
+                return response.text
+            try:
+                return response.json()
+            except ValueError as exc:  # requests' JSONDecodeError is a ValueError
+                raise StreamError(
+                    f"{self.server_root}{path} answered with a body that is not JSON"
+                ) from exc
 
     def stream_chat(self, body: dict[str, Any]) -> Iterator[StreamEvent]:
         """`POST /chat/completions` with `stream: true`; yields events as they arrive.
@@ -231,11 +198,11 @@ class Client:
                 "the server sent a web page instead of an event stream; " + hint("base_url")
             )
         finished = any_event = False
-        for payload in _payloads(chunks):
+        for payload in payloads(chunks):
             if payload.strip() == "[DONE]":
                 return
             any_event = True
-            for event in _parse_chunk(payload, response.headers):
+            for event in parse_chunk(payload, response.headers):
                 finished = finished or isinstance(event, Finish)
                 yield event
         if not any_event and "event-stream" not in content_type:
@@ -247,18 +214,27 @@ class Client:
             # Some servers omit [DONE]; a finish reason is as good an ending.
             raise StreamError("the connection was lost before the answer was complete")
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        url = self.base_url + path
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        root: bool = False,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        url = (self.server_root if root else self.base_url) + path
+        timeouts = self._timeout if timeout is None else (timeout, timeout)
         try:
             return self._session.request(
-                method, url, timeout=self._timeout, stream=kwargs.pop("stream", True), **kwargs
+                method, url, timeout=timeouts, stream=kwargs.pop("stream", True), **kwargs
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise self._unreachable(exc) from exc
         except requests.exceptions.Timeout as exc:
             raise RequestTimeout(
                 f"the server accepted the request but did not answer within "
-                f"{self._timeout[1]:g} s ({hint('timeout')})"
+                f"{timeouts[1]:g} s ({hint('timeout')})"
             ) from exc
         except requests.exceptions.InvalidURL as exc:
             raise ServerUnreachable(f"{self.base_url} is not a valid URL") from exc
@@ -323,7 +299,8 @@ class Client:
             text = f"{lead}; {where}"
         return ServerUnreachable(text)
 
-    def _raise_for_status(self, response: requests.Response) -> None:
+    def _raise_for_status(self, response: requests.Response, root_path: str | None = None) -> None:
+        """Raise the `HTTPStatusError` for an error status; `root_path`: a path at the root."""
         if response.status_code < 400:
             return
         try:
@@ -342,134 +319,27 @@ class Client:
                 "give one with --api-key KEY or OPENAI_API_KEY"
             )
             raise AuthError(status, message, text)
+        # No such path (and no such method on it), as FastAPI says it: not an unknown model.
+        no_path = speaker is None and status in (404, 405) and "model" not in message.lower()
+        if root_path is not None and (no_path or (speaker is None and status == 501)):
+            said = f"{status} {response.reason or ''}".rstrip()
+            if message and message.lower() != (response.reason or "").lower():
+                said += f": {message}"
+            text = f"the server at {self.server_root} has no {root_path} endpoint ({said}); "
+            raise HTTPStatusError(status, message, text + hint("no_endpoint"))
         text = f"the server answered {status} {response.reason or ''}".rstrip()
         if speaker == "upstream":
             text += " through a LiteLLM gateway"
         text = f"{text}: {message}" if message else text
         if speaker == "gateway":
-            text += f" ({_gateway_hint(message)})"
-        elif speaker is None and status in (404, 405) and "model" not in message.lower():
-            text += f" (is {self.base_url} the API's base URL? It usually ends in /v1)"
+            text += f" ({gateway_hint(message)})"
+        elif no_path:
+            text += f" ({hint('api_path', url=self.base_url)})"
         lowered = message.lower()
         if self.base_url.startswith("http://") and any(b in lowered for b in PLAIN_TO_TLS_BODIES):
             https = "https://" + self.base_url[len("http://") :]
             text = f"{text.rstrip('.')}; {hint('use_https', url=https)}"
         raise HTTPStatusError(status, message, text)
-
-
-def error_message(raw: bytes, content_type: str = "") -> str:
-    """The server's own words from an error body, whatever shape it uses, on one line."""
-    return server_words(raw, content_type)[0]
-
-
-def server_words(
-    raw: bytes, content_type: str = "", headers: Mapping[str, str] | None = None
-) -> tuple[str, str | None]:
-    """The words of an error body, shortened to one line, and who wrote them.
-
-    The second value is None for a plain server, "gateway" for a LiteLLM
-    gateway's own error, and "upstream" for a server's error the gateway
-    relayed, its wrappers (`litellm.BadRequestError: ...Exception - `, the
-    routing notes after it) taken off.
-    """
-    words, speaker = _gateway_words(_body_words(raw, content_type), headers or {})
-    return shorten(words), speaker
-
-
-def _body_words(raw: bytes, content_type: str) -> str:
-    text = raw.decode("utf-8", errors="replace").strip()
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        payload = None
-    if payload is not None:
-        found = _message_from_json(payload)
-        if found:
-            return found
-    if "html" in content_type.lower() or text.lstrip().lower().startswith(("<!doctype", "<html")):
-        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-        return f"an HTML page{': ' + _one_line(title.group(1)) if title else ''}"
-    return _one_line(text)
-
-
-def _message_from_json(payload: Any) -> str:
-    if isinstance(payload, str):
-        return _one_line(payload)
-    if isinstance(payload, list):  # FastAPI validation errors: [{"msg": ..., "loc": ...}]
-        return "; ".join(filter(None, (_message_from_json(item) for item in payload)))
-    if not isinstance(payload, dict):
-        return ""
-    for key in ("error", "message", "detail", "msg"):
-        if key in payload and payload[key]:
-            return _message_from_json(payload[key])
-    return ""
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-# LiteLLM's wrappers around an error: class names before it, routing notes after it.
-_LITELLM_SEEN = re.compile(
-    r"\blitellm\.\w+|Received Model Group=|No deployments available for selected model"
-    r"|^No connected db\b"
-)
-_LITELLM_HEAD = re.compile(
-    r"^(?:litellm\.[\w.]+:\s*|[A-Z]\w*(?:Error|Exception)(?::\s+|\s+-\s*)"
-    r"|Error code:?\s*\d+\s*-\s*)"
-)
-_LITELLM_TAIL = re.compile(
-    r"\s*(?:Received Model Group=|Available Model Group Fallbacks=|LiteLLM Retried:|"
-    r"Passed model=|Traceback \(most recent call last\)).*$"
-)
-_RELAYED = re.compile(r"\w+Exception\s+-")  # "Hosted_vllmException - ": a provider's words
-
-
-def _gateway_words(text: str, headers: Mapping[str, str]) -> tuple[str, str | None]:
-    """`text` without LiteLLM's wrappers, and whose words they are (see `server_words`)."""
-    from_litellm = any(name.lower().startswith("x-litellm-") for name in headers)
-    if not (from_litellm or _LITELLM_SEEN.search(text)):
-        return text, None
-    speaker = "gateway"
-    for _ in range(4):  # wrappers inside a relayed body inside a wrapper...
-        text = _LITELLM_TAIL.sub("", text)
-        while (head := _LITELLM_HEAD.match(text)) and head.end() > 0:
-            if _RELAYED.match(head.group()):
-                speaker = "upstream"  # the gateway quotes the server behind it
-            text = text[head.end() :]
-        text = text.strip()
-        inner = _embedded_message(text)
-        if inner is None:
-            break
-        speaker, text = "upstream", inner
-    text = text[:-1] if text.endswith("..") else text  # LiteLLM's ". " after a full stop
-    return ("" if not text.strip(" .") else text), speaker
-
-
-def _embedded_message(text: str) -> str | None:
-    """The message of a JSON (or Python-printed) error body quoted whole in `text`."""
-    start, end = text.find("{"), text.rfind("}")
-    if start != 0 or end < 0:
-        return None
-    body = text[: end + 1]
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        try:
-            payload = ast.literal_eval(body)  # "{'error': {'message': ...}}"
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            return None
-    found = _message_from_json(payload)
-    return found or None
-
-
-def _gateway_hint(words: str) -> str:
-    lowered = words.lower()
-    if "no connected db" in lowered:
-        return hint("no_db")
-    if "no deployments available" in lowered or "cooldown" in lowered:
-        return hint("cooldown")
-    return hint("gateway")
 
 
 def _proxy_for(url: str) -> str:
@@ -484,58 +354,6 @@ def _proxy_for(url: str) -> str:
     origin = next((name for name in names if os.environ.get(name)), None)
     shown = f"{parts.scheme}://{netloc}" if netloc else "(unknown)"
     return f"{shown} (from {origin})" if origin else shown
-
-
-def _server_failure(payload: Any, headers: Mapping[str, str], what: str) -> StreamError:
-    """The server's error event (or error body) as one line: who said what."""
-    words, speaker = _gateway_words(_message_from_json(payload), headers)
-    who = {"gateway": "the LiteLLM gateway", "upstream": "the server behind a LiteLLM gateway"}
-    lead = f"{who.get(speaker or '', 'the server')} {what}"
-    return StreamError(f"{lead}: {shorten(words)}" if words else lead)
-
-
-def _parse_chunk(payload: str, headers: Mapping[str, str] | None = None) -> list[StreamEvent]:
-    """The events of one `data` payload; an error event raises the server's words."""
-    try:
-        chunk = json.loads(payload)
-    except ValueError:
-        return [BadEvent(payload)]
-    if not isinstance(chunk, dict):
-        return [BadEvent(payload)]
-    if chunk.get("error") or chunk.get("object") == "error":
-        # vLLM (and LiteLLM) report failures after the headers were sent as an event.
-        raise _server_failure(chunk, headers or {}, "stopped the answer")
-    events: list[StreamEvent] = []
-    choices = chunk.get("choices")
-    # With n > 1, choices stream interleaved, one per chunk: only choice 0 is shown.
-    choice = (
-        next((c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), None)
-        if isinstance(choices, list)
-        else None
-    )
-    if choice is not None:
-        delta = choice.get("delta") or {}
-        if not isinstance(delta, dict):
-            return [BadEvent(payload)]
-        reasoning = delta.get("reasoning") or delta.get("reasoning_content")
-        if isinstance(reasoning, str) and reasoning:
-            events.append(ReasoningDelta(reasoning))
-        if isinstance(delta.get("content"), str) and delta["content"]:
-            events.append(ContentDelta(delta["content"]))
-        if choice.get("finish_reason"):
-            events.append(Finish(str(choice["finish_reason"])))
-    usage = chunk.get("usage")
-    if isinstance(usage, dict):
-        events.append(_usage(usage))
-    return events
-
-
-def _payloads(chunks: Iterator[bytes]) -> Iterator[str]:
-    """The `data` payloads of the event stream in `chunks`, the last one included."""
-    decoder = SSEDecoder()
-    for chunk in chunks:
-        yield from decoder.feed(chunk)
-    yield from decoder.close()
 
 
 def _release_after_body(response: requests.Response, chunks: Iterator[bytes]) -> None:
@@ -584,7 +402,7 @@ def _events_from_completion(response: requests.Response) -> Iterator[StreamEvent
     if not isinstance(payload, dict):
         raise StreamError("the server's answer was not a chat completion")
     if payload.get("error") or payload.get("object") == "error":
-        raise _server_failure(payload, response.headers, "reported an error")
+        raise server_failure(payload, response.headers, "reported an error")
     try:
         choice = payload["choices"][0]
         message = choice.get("message") or {}
@@ -598,15 +416,4 @@ def _events_from_completion(response: requests.Response) -> Iterator[StreamEvent
         yield ContentDelta(content)
     yield Finish(choice.get("finish_reason") or "stop")
     if isinstance(payload.get("usage"), dict):
-        yield _usage(payload["usage"])
-
-
-def _usage(usage: dict[str, Any]) -> Usage:
-    prompt = _int_or_none(usage.get("prompt_tokens")) or 0
-    completion = _int_or_none(usage.get("completion_tokens")) or 0
-    total = _int_or_none(usage.get("total_tokens")) or prompt + completion
-    return Usage(prompt, completion, total)
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+        yield usage_of(payload["usage"])

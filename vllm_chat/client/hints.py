@@ -28,6 +28,9 @@ HINTS: dict[str, str] = {
     "certificate": "set REQUESTS_CA_BUNDLE to the file of the CA that signed its certificate",
     "proxy": "check the proxy, or list the host in NO_PROXY to go around it",
     "base_url": "is --url the API's base URL (usually ending in /v1)?",
+    # A 404 or 405 for an API path (under --url) or for one at the server root.
+    "api_path": "is {url} the API's base URL? It usually ends in /v1",
+    "no_endpoint": "not vLLM, or behind a proxy that passes on only /v1?",
     "timeout": "see --timeout",
     "connect_timeout": "see --connect-timeout",
     "context": "/undo drops the last exchange, /reset starts afresh",

@@ -1,4 +1,7 @@
-"""Run-time settings: defaults < config file < environment < flags, and where files live."""
+"""Run-time settings (`Settings`), what the environment says of them, and where files live.
+
+`resolve.py` puts the flags over the environment over the config file into one `Settings`.
+"""
 
 from __future__ import annotations
 

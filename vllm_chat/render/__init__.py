@@ -1,5 +1,7 @@
-"""Showing answers: terminal-safe text, widths, plain and streaming Markdown renderers.
+"""Showing answers: what the terminal is, terminal-safe text, widths, plain and Markdown renderers.
 
-Imports nothing else from the project; `rich` only in `markdown`, `live` and
-`stream`, which the plain path never loads.
+`environment` decides the terminal's facts once (`Environment`, passed down);
+the rest ask it, never the operating system. Imports nothing else from the
+project; `rich` only in `markdown`, `live` and `stream`, which the plain path
+never loads.
 """

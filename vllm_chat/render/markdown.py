@@ -24,7 +24,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.markdown import CodeBlock, Markdown, TableElement
 from rich.measure import Measurement
 from rich.segment import Segment
@@ -193,7 +193,8 @@ class AnswerTable(TableElement):
     """A table whose cells are never cut: wrapped columns, or one record per row."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        headers = [cell.content for cell in self.header.row.cells] if self._has_header() else []
+        header_row = self.header.row if self.header is not None else None
+        headers = [cell.content for cell in header_row.cells] if header_row is not None else []
         rows = [[cell.content for cell in row.cells] for row in self.body.rows] if self.body else []
         columns = max([len(headers), *(len(row) for row in rows)])
         if not columns:
@@ -215,9 +216,6 @@ class AnswerTable(TableElement):
             yield from self._records(headers, rows)
         else:
             yield self._table(widths, headers, rows)
-
-    def _has_header(self) -> bool:
-        return self.header is not None and self.header.row is not None
 
     @staticmethod
     def _table(widths: list[int], headers: list[Text], rows: list[list[Text]]) -> Table:
@@ -337,7 +335,7 @@ def fit(lines: Lines, width: int) -> Lines:
     return out
 
 
-def renderable_lines(console: Console, renderable: object, width: int) -> Lines:
+def renderable_lines(console: Console, renderable: RenderableType, width: int) -> Lines:
     """Render to trimmed lines that fit `width` on any terminal.
 
     A line that a terminal may draw wider than `rich` counts (emoji sequences)

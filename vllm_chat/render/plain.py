@@ -6,12 +6,12 @@ the plain path (`-q` into a pipe) never loads `rich`.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import BinaryIO, Protocol, TextIO
 
-from vllm_chat.render.text import LineEnds, color_enabled, sanitize, status_line, styled
+from vllm_chat.render.environment import Environment
+from vllm_chat.render.text import LineEnds, sanitize, status_line, styled
 
 
 class Renderer(Protocol):
@@ -34,18 +34,23 @@ class PlainRenderer:
     To a pipe or a file the answer is data and goes out byte for byte (plus a
     final newline if it lacks one); on a terminal it is sanitised first.
     Reasoning goes to `side` (stderr) only when that is a terminal, so stdout
-    holds the answer and nothing else.
+    holds the answer and nothing else. What is a terminal, and what may be
+    coloured, `env` says (by default, what this process has).
     """
 
-    def __init__(self, out: TextIO, side: TextIO | None = None) -> None:
+    def __init__(
+        self, out: TextIO, side: TextIO | None = None, *, env: Environment | None = None
+    ) -> None:
+        env = env or Environment.detect()
+        self._env = env
         self._out = out
-        self._terminal = out.isatty()
+        self._terminal = env.isatty(out)
         buffer = getattr(out, "buffer", None)
         self._bytes = PacedWriter(buffer) if buffer is not None and not self._terminal else None
-        self._side = side if side is not None and side.isatty() else None
+        self._side = side if env.isatty(side) else None
         self._last = "\n"
         self._reasoning_open = False
-        self._color = color_enabled(out)
+        self._color = env.color(out)
         self._line_ends = LineEnds()
 
     def feed_reasoning(self, text: str) -> None:
@@ -80,7 +85,8 @@ class PlainRenderer:
             self._bytes.flush()
         self._out.flush()
         if note:
-            status_line(f"[{note}]", kind="warn", stream=self._out if self._terminal else None)
+            stream = self._out if self._terminal else None
+            status_line(f"[{note}]", kind="warn", stream=stream, env=self._env)
 
     def _write(self, text: str) -> None:
         if not text:  # a delta that was nothing but control characters
@@ -150,10 +156,10 @@ class PacedWriter:
             raise error
 
 
-def make_renderer(out: TextIO, side: TextIO, *, markdown: bool = True, **options: object):
-    """The best renderer for `out`: Markdown on a terminal, plain text otherwise."""
-    if markdown and out.isatty() and os.environ.get("TERM") != "dumb":
+def make_renderer(env: Environment, *, code_theme: str = "monokai") -> Renderer:
+    """The best renderer for `env`'s stdout: Markdown on a terminal that can draw, else text."""
+    if env.markdown:
         from vllm_chat.render.stream import MarkdownRenderer
 
-        return MarkdownRenderer(**options)  # type: ignore[arg-type]
-    return PlainRenderer(out, side)
+        return MarkdownRenderer(env=env, code_theme=code_theme)
+    return PlainRenderer(env.stdout, env.stderr, env=env)

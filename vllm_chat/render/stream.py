@@ -21,6 +21,7 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.text import Text
 
+from vllm_chat.render.environment import Environment
 from vllm_chat.render.fences import Fence, opening
 from vllm_chat.render.live import LiveRegion
 from vllm_chat.render.markdown import Lines, markdown_lines, renderable_lines
@@ -143,11 +144,12 @@ class MarkdownRenderer:
         self,
         console: Console | None = None,
         *,
+        env: Environment | None = None,
         code_theme: str = "monokai",
         refresh_per_second: float = 12.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.console = console or Console(highlight=False, emoji=False)
+        self.console = console or console_for(env or Environment.detect())
         self._code_theme = code_theme
         self._interval = 1.0 / refresh_per_second
         self._clock = clock
@@ -326,6 +328,18 @@ class MarkdownRenderer:
         above = self._take_finished()
         self._region.show(self._tail_lines(), above=above)
         self.redraws += 1
+
+
+def console_for(env: Environment) -> Console:
+    """A console on `env`'s stdout that takes `env`'s word for the terminal and its colours."""
+    return Console(
+        file=env.stdout,
+        force_terminal=env.stdout_isatty,
+        no_color=env.no_color,
+        width=env.width,
+        highlight=False,
+        emoji=False,
+    )
 
 
 def render_once(text: str, console: Console, *, code_theme: str = "monokai") -> None:

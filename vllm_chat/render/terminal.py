@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import sys
 from collections.abc import Iterator
+
+from vllm_chat.render.environment import Environment
 
 EOF_KEY = b"\x04"  # Ctrl-D
 
@@ -44,7 +45,7 @@ def _drain(fd: int) -> bytes:
 
 
 @contextlib.contextmanager
-def quiet_input() -> Iterator[None]:
+def quiet_input(env: Environment | None = None) -> Iterator[None]:
     """Keys typed while an answer streams neither echo into it nor lose their meaning.
 
     In the terminal's normal (cooked) mode a typed line would be echoed into the
@@ -55,14 +56,16 @@ def quiet_input() -> Iterator[None]:
     typed-ahead keys wait in the input queue for the next prompt. After
     `hold_typeahead()` they are taken from the queue when the answer ends, and
     Ctrl-D (which would quit at the next, empty, prompt) is dropped from them.
+    Nothing changes when `env`'s stdin (by default this process's) is not a terminal.
     """
-    stream = sys.stdin
+    env = env or Environment.detect()
+    stream = env.stdin
     try:
         import termios
 
-        fd = stream.fileno()
-        if not stream.isatty():
+        if stream is None or not env.stdin_isatty:
             raise OSError
+        fd = stream.fileno()
         saved = termios.tcgetattr(fd)
     except (ImportError, AttributeError, ValueError, OSError):
         yield

@@ -1,14 +1,16 @@
 """Text that is safe on a terminal, and one-line status messages. The lowest floor.
 
-Pure but for `status_line`, which writes one line to a stream.
+Pure but for `status_line`, which writes one line to a stream. Imports only
+`environment` (what the terminal is).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sys
 from typing import TextIO
+
+from vllm_chat.render.environment import Environment
 
 # Escape sequences a model could use to drive the terminal: CSI, OSC (title,
 # clipboard `ESC ]52`, links `ESC ]8`), DCS/SOS/PM/APC strings and the short
@@ -69,10 +71,6 @@ class LineEnds:
         return self.feed(text) + self.finish()
 
 
-def color_enabled(stream: TextIO) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-
-
 _STYLES = {"error": "1;31", "warn": "33", "info": "2", "plain": ""}
 
 
@@ -81,12 +79,18 @@ def styled(text: str, sgr: str, enabled: bool) -> str:
     return f"\x1b[{sgr}m{text}\x1b[0m" if enabled and sgr else text
 
 
-def status_line(text: str, *, kind: str = "info", stream: TextIO | None = None) -> None:
-    """One line about the session (error, warning, notice): never on a piped stdout."""
-    stream = stream or sys.stderr
+def status_line(
+    text: str, *, kind: str = "info", stream: TextIO | None = None, env: Environment | None = None
+) -> None:
+    """One line about the session (error, warning, notice): never on a piped stdout.
+
+    It goes to `stream`, by default `env`'s stderr, coloured if `env` says so.
+    """
+    env = env or Environment.detect()
+    stream = stream or env.stderr
     prefix = {"error": "error: ", "warn": ""}.get(kind, "")
     line = sanitize(prefix + text)
-    stream.write(styled(line, _STYLES.get(kind, ""), color_enabled(stream)) + "\n")
+    stream.write(styled(line, _STYLES.get(kind, ""), env.color(stream)) + "\n")
     stream.flush()
 
 

@@ -9,42 +9,30 @@ from pathlib import Path
 from typing import TextIO
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import Application, get_app, run_in_terminal
-from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
-from prompt_toolkit.filters import (
-    Condition,
-    emacs_mode,
-    has_selection,
-    is_done,
-    is_searching,
-    vi_mode,
-    vi_navigation_mode,
-)
+from prompt_toolkit.filters import Condition, is_done
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.input import Input
 from prompt_toolkit.input.typeahead import store_typeahead
 from prompt_toolkit.input.vt100_parser import Vt100Parser
-from prompt_toolkit.key_binding import KeyBindings, KeyPress, KeyPressEvent
-from prompt_toolkit.key_binding.bindings.search import (
-    accept_search,
-    accept_search_and_accept_input,
-)
+from prompt_toolkit.key_binding import KeyPress
 from prompt_toolkit.layout import ConditionalContainer, Window, walk
 from prompt_toolkit.output import Output
 from prompt_toolkit.renderer import CPR_Support
 
 from vllm_chat.chat.session import Chat, NoModelError
-from vllm_chat.client.api import ApiError, HTTPStatusError, RequestTimeout, ServerUnreachable
+from vllm_chat.client.errors import ApiError, HTTPStatusError, RequestTimeout, ServerUnreachable
+from vllm_chat.render.environment import Environment
 from vllm_chat.render.terminal import hold_typeahead, take_typeahead
 from vllm_chat.render.text import sanitize, status_line, unexpected
 from vllm_chat.repl import commands
-from vllm_chat.repl.editor import EditorError, edit
+from vllm_chat.repl.keys import EXIT_HINT, BlockState, configure_keys, key_bindings
 from vllm_chat.store.history import open_history
 
-BLOCK = '"""'
-EXIT_HINT = "Ctrl-D or /exit to quit"
+__all__ = ["EXIT_HINT", "Repl", "SlashCompleter", "failure_word"]
+
+PROMPT_FAILURES = 3  # the prompt itself failing this many times in a row ends the session
 
 
 class SlashCompleter(Completer):
@@ -62,10 +50,10 @@ class SlashCompleter(Completer):
             return
         name, space, partial = text[1:].partition(" ")
         if not space:
-            for entry in sorted(commands.COMMANDS):
-                if entry.startswith(name.lower()):
-                    summary = commands.COMMANDS[entry].summary
-                    yield Completion("/" + entry, -len(text), display_meta=summary)
+            for known in sorted(commands.COMMANDS):
+                if known.startswith(name.lower()):
+                    summary = commands.COMMANDS[known].summary
+                    yield Completion("/" + known, -len(text), display_meta=summary)
             return
         entry = commands.COMMANDS.get(name.lower())
         if entry is None:
@@ -87,132 +75,18 @@ def _looks_like_path(text: str) -> bool:
     return text.startswith((".", "~", "/")) or "/" in text
 
 
-# ---- keys: every key-binding decision is made here ---------------------------------------
-#
-# Enter sends; Alt-Enter and Ctrl-J insert a new line; a line that is exactly `"""` opens a
-# block that Enter extends until a line ends in `"""`. In a Ctrl-R search, Enter sends the
-# entry found, Esc or an arrow takes it back for editing, Ctrl-C gives the search up.
-# Ctrl-X Ctrl-E (`v` in vi normal mode) edits the text in $VISUAL/$EDITOR and brings it
-# back for review. In vi mode, Esc followed by Enter is Alt-Enter only when both came in
-# one burst from the terminal (within VI_TTIMEOUTLEN), as vi tells Alt from Esc.
-
-VI_TTIMEOUTLEN = 0.05  # seconds: an Esc alone by then is Esc (vi's `ttimeoutlen`)
-
-
-class BlockState:
-    """Whether Enter opened a `\"\"\"` block in the text being typed (a paste opens none)."""
-
-    def __init__(self) -> None:
-        self.open = False
-
-
-def _first_line_is_block(text: str) -> bool:
-    return text.split("\n", 1)[0].strip(" \t") == BLOCK
-
-
-def _closes_block(text: str) -> bool:
-    """A block's text whose last line (not its first) ends in `\"\"\"`."""
-    lines = text.split("\n")
-    return len(lines) > 1 and lines[-1].rstrip().endswith(BLOCK)
-
-
-def unwrap_block(text: str) -> str:
-    """The message inside a closed `\"\"\"` block: without its opening and closing quotes."""
-    inner = text.split("\n", 1)[1].rstrip()
-    return inner[: -len(BLOCK)].strip("\n")
-
-
-@Condition
-def _esc_came_with_the_next_key() -> bool:
-    """Esc and the key after it arrived together: the terminal's Alt, not a typed Esc."""
-    processor = get_app().key_processor
-    return len(processor.key_buffer) > 1 or bool(processor.input_queue)
-
-
-def key_bindings(block: BlockState) -> KeyBindings:
-    """The prompt's own keys; they take precedence over prompt_toolkit's defaults."""
-    bindings = KeyBindings()
-    editing = ~is_searching
-
-    @bindings.add("enter", filter=editing)
-    def _send(event: KeyPressEvent) -> None:
-        buffer = event.current_buffer
-        text = buffer.text
-        if block.open and not _first_line_is_block(text):
-            block.open = False  # its opening line was edited away, or other text recalled
-        if not block.open and text.strip(" \t") == BLOCK:
-            block.open = True
-            buffer.cursor_position = len(text)
-            buffer.insert_text("\n")
-        elif block.open and not _closes_block(text):
-            buffer.insert_text("\n")
-        else:
-            if block.open:  # what is sent, and kept in the history, is the block's message
-                block.open = False
-                message = unwrap_block(text)
-                buffer.document = Document(message, len(message))
-            buffer.validate_and_handle()
-
-    # Enter in a search accepts the entry found and sends it, as in bash and zsh.
-    bindings.add("enter")(accept_search_and_accept_input)
-    for arrow in ("left", "right", "up", "down"):
-        bindings.add(arrow, filter=is_searching)(accept_search)
-
-    @bindings.add("escape", "enter", filter=editing & (~vi_mode | _esc_came_with_the_next_key))
-    @bindings.add("c-j", filter=editing)
-    def _newline(event: KeyPressEvent) -> None:
-        event.current_buffer.insert_text("\n")
-
-    @bindings.add("c-c", filter=editing)
-    def _clear(event: KeyPressEvent) -> None:
-        buffer = event.current_buffer
-        block.open = False
-        if buffer.text:
-            buffer.reset()
-        else:
-            run_in_terminal(lambda: print(EXIT_HINT))
-
-    @bindings.add("c-x", "c-e", filter=emacs_mode & ~has_selection & editing)
-    @bindings.add("v", filter=vi_navigation_mode)
-    def _edit(event: KeyPressEvent) -> None:
-        event.app.create_background_task(_edit_in_editor(event.current_buffer))
-
-    return bindings
-
-
-async def _edit_in_editor(buffer: Buffer) -> None:
-    """Replace the buffer's text by what the editor saved; on failure, say so and keep it."""
-
-    def run() -> str | None:
-        try:
-            return edit(buffer.text)
-        except EditorError as exc:
-            status_line(f"{exc}; the text is as it was", kind="error")
-            return None
-
-    edited = await run_in_terminal(run, in_executor=True)
-    if edited is not None:
-        edited = edited.removesuffix("\n")  # editors end the file with one
-        buffer.document = Document(edited, len(edited))
-
-
-def _configure_keys(app: Application[str], vi: bool) -> None:
-    """Timing the key bindings depend on."""
-    if vi:
-        app.ttimeoutlen = VI_TTIMEOUTLEN
-
-
 def _continuation(width: int, line_number: int, wrap_count: int) -> FormattedText:
     return FormattedText([("class:continuation", "…".ljust(width))])
 
 
-def _show_toolbar_in_every_terminal(session: PromptSession[str]) -> None:
+def _show_toolbar_in_every_terminal(session: PromptSession[str], *, cpr: bool = True) -> None:
     """The bottom toolbar shows also where the terminal never reports the cursor position.
 
     prompt_toolkit draws it only once a cursor position report has come; a terminal
     that sends none (or `PROMPT_TOOLKIT_NO_CPR=1`) never got it. Now the toolbar waits
-    for a report only while one may still come, and the end of that wait redraws it
-    (instead of printing prompt_toolkit's warning about the terminal).
+    for a report only while one may still come (never when `cpr` says the terminal
+    is not asked), and the end of that wait redraws it (instead of printing
+    prompt_toolkit's warning about the terminal).
     """
     renderer = session.app.renderer
 
@@ -220,7 +94,9 @@ def _show_toolbar_in_every_terminal(session: PromptSession[str]) -> None:
     def shown() -> bool:
         if session.bottom_toolbar is None:
             return False
-        return renderer.height_is_known or renderer.cpr_support == CPR_Support.NOT_SUPPORTED
+        if not cpr or renderer.height_is_known:
+            return True
+        return renderer.cpr_support == CPR_Support.NOT_SUPPORTED
 
     for container in walk(session.layout.container):
         if (
@@ -246,7 +122,11 @@ def failure_word(exc: BaseException) -> str:
 
 
 class Repl:
-    """Reads lines, runs commands, sends messages, until Ctrl-D or /exit."""
+    """Reads lines, runs commands, sends messages, until Ctrl-D or /exit.
+
+    Nothing that goes wrong in a command or a turn ends it: an expected failure
+    costs one line, a bug one line too (`unexpected ...`), and the prompt comes back.
+    """
 
     def __init__(
         self,
@@ -257,8 +137,10 @@ class Repl:
         input: Input | None = None,
         output: Output | None = None,
         terminal: TextIO | None = None,
+        env: Environment | None = None,
     ) -> None:
         self.chat = chat
+        self.env = env or chat.env
         self.model_problem: str | None = None  # why the model list failed, for the toolbar
         self._block = BlockState()
         self.session: PromptSession[str] = PromptSession(
@@ -277,12 +159,12 @@ class Repl:
             input=input,
             output=output,
         )
-        _configure_keys(self.session.app, vi)
-        _show_toolbar_in_every_terminal(self.session)
+        configure_keys(self.session.app, vi)
+        _show_toolbar_in_every_terminal(self.session, cpr=self.env.cpr)
         if input is None:
             hold_typeahead()  # keys typed while an answer streams come to the next prompt
-        if terminal is None and sys.stdout.isatty():
-            terminal = sys.stdout
+        if terminal is None and self.env.stdout_isatty:
+            terminal = self.env.stdout
         self.context = commands.Context(
             chat,
             say=self.say,
@@ -320,7 +202,7 @@ class Repl:
         sys.stdout.flush()
 
     def error(self, text: str) -> None:
-        status_line(text, kind="error")
+        status_line(text, kind="error", env=self.env)
 
     def confirm(self, question: str) -> bool:
         """Ask `question` at a prompt of its own; only `y` or `yes` is a yes."""
@@ -366,20 +248,46 @@ class Repl:
         store_typeahead(self.session.input, keys)
 
     def run(self) -> int:
+        """Read and act on lines until Ctrl-D or /exit; the exit code (0).
+
+        A bug in the prompt itself (a key binding, the toolbar) costs one line
+        and a new prompt; only `PROMPT_FAILURES` of them in a row end the session.
+        """
+        failures = 0
         while True:
             self._block.open = False
-            self._feed_typeahead()
             try:
+                self._feed_typeahead()
                 line = self.session.prompt()
             except EOFError:
                 return 0
             except KeyboardInterrupt:
                 continue
+            except Exception as exc:
+                failures += 1
+                if failures >= PROMPT_FAILURES:
+                    raise
+                self.error(unexpected(exc))
+                continue
+            failures = 0
             if not self.handle(line):
                 return 0
 
     def handle(self, line: str) -> bool:
-        """Act on one submitted line; False when the user asked to leave."""
+        """Act on one submitted line; False when the user asked to leave.
+
+        Whatever goes wrong is said in one line, and the conversation is as the
+        command or the turn left it (a turn keeps what arrived, marked partial).
+        """
+        try:
+            return self._act(line)
+        except KeyboardInterrupt:  # Ctrl-C in a command (a slow /model, say): back to the prompt
+            status_line("[interrupted]", kind="warn", env=self.env)
+        except Exception as exc:  # a bug must not end the session or lose the conversation
+            self.error(unexpected(exc))
+        return True
+
+    def _act(self, line: str) -> bool:
         text = line  # a typed `"""` block was unwrapped by Enter; anything else is as typed
         if not text.strip():
             return True
@@ -398,6 +306,4 @@ class Repl:
             if self.chat.model is None:  # the model list failed (again)
                 self.model_problem = failure_word(exc)
             self.error(str(exc))
-        except Exception as exc:  # a bug must not end the session or lose the conversation
-            self.error(unexpected(exc))
         return True

@@ -14,8 +14,8 @@ class Spinner:
 
     It appears only after `delay` (a fast server never shows it) and `stop()`
     erases it and waits for the drawing thread, so nothing is left on the line
-    and nothing races the answer's first characters. A no-op when `out` is not
-    a terminal.
+    and nothing races the answer's first characters. `out` must be a terminal
+    (the caller asks its `Environment`).
     """
 
     def __init__(self, out: TextIO, *, delay: float = 0.15, interval: float = 0.1) -> None:
@@ -27,9 +27,8 @@ class Spinner:
         self._drawn = False
 
     def start(self) -> Spinner:
-        if self._out.isatty():
-            self._thread = threading.Thread(target=self._run, daemon=True)
-            self._thread.start()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
         return self
 
     def stop(self) -> None:

@@ -25,17 +25,18 @@ class SafeFileHistory(FileHistory):
 
     def __init__(self, filename: Path, max_entries: int = MAX_ENTRIES) -> None:
         super().__init__(str(filename))
+        self._path = filename
         self._max_entries = max_entries
         self._warned = False
         self._strings = self._read()
 
     def _read(self) -> list[str]:
-        path = Path(self.filename)
+        path = self._path
         try:
             data = path.read_bytes()
             data = trim_history_file(path, data, self._max_entries)
         except OSError as exc:
-            self._warn(f"cannot read the history file {self.filename}: {exc.strerror}")
+            self._warn(f"cannot read the history file {self._path}: {exc.strerror}")
             return []
         if not is_well_formed(data):
             status_line(
@@ -57,7 +58,7 @@ class SafeFileHistory(FileHistory):
         try:
             super().store_string(string)
         except OSError as exc:
-            self._warn(f"cannot write the history file {self.filename}: {exc.strerror}")
+            self._warn(f"cannot write the history file {self._path}: {exc.strerror}")
 
     def _warn(self, text: str) -> None:
         if not self._warned:

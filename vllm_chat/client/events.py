@@ -1,0 +1,108 @@
+"""What a streamed answer is made of: the events decoded from its `data` payloads.
+
+Pure, no I/O: `parse_chunk` turns one payload into events, `payloads` turns
+the body's bytes into payloads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from vllm_chat.client.errors import server_failure
+from vllm_chat.client.sse import SSEDecoder
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    max_model_len: int | None = None
+
+
+@dataclass(frozen=True)
+class ContentDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+@dataclass(frozen=True)
+class Finish:
+    reason: str
+
+
+@dataclass(frozen=True)
+class BadEvent:
+    """An event that was not valid JSON; skipped, reported once by the caller."""
+
+    payload: str
+
+
+StreamEvent = ContentDelta | ReasoningDelta | Usage | Finish | BadEvent
+
+
+def parse_chunk(payload: str, headers: Mapping[str, str] | None = None) -> list[StreamEvent]:
+    """The events of one `data` payload; an error event raises the server's words."""
+    try:
+        chunk = json.loads(payload)
+    except ValueError:
+        return [BadEvent(payload)]
+    if not isinstance(chunk, dict):
+        return [BadEvent(payload)]
+    if chunk.get("error") or chunk.get("object") == "error":
+        # vLLM (and LiteLLM) report failures after the headers were sent as an event.
+        raise server_failure(chunk, headers or {}, "stopped the answer")
+    events: list[StreamEvent] = []
+    choices = chunk.get("choices")
+    # With n > 1, choices stream interleaved, one per chunk: only choice 0 is shown.
+    choice = (
+        next((c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), None)
+        if isinstance(choices, list)
+        else None
+    )
+    if choice is not None:
+        delta = choice.get("delta") or {}
+        if not isinstance(delta, dict):
+            return [BadEvent(payload)]
+        reasoning = delta.get("reasoning") or delta.get("reasoning_content")
+        if isinstance(reasoning, str) and reasoning:
+            events.append(ReasoningDelta(reasoning))
+        if isinstance(delta.get("content"), str) and delta["content"]:
+            events.append(ContentDelta(delta["content"]))
+        if choice.get("finish_reason"):
+            events.append(Finish(str(choice["finish_reason"])))
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        events.append(usage_of(usage))
+    return events
+
+
+def payloads(chunks: Iterator[bytes]) -> Iterator[str]:
+    """The `data` payloads of the event stream in `chunks`, the last one included."""
+    decoder = SSEDecoder()
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.close()
+
+
+def usage_of(usage: dict[str, Any]) -> Usage:
+    prompt = int_or_none(usage.get("prompt_tokens")) or 0
+    completion = int_or_none(usage.get("completion_tokens")) or 0
+    total = int_or_none(usage.get("total_tokens")) or prompt + completion
+    return Usage(prompt, completion, total)
+
+
+def int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
