@@ -14,7 +14,7 @@ import pytest
 
 from tests.ports import closed_port
 from tests.processes import argv, vllm_chat
-from tests.standin import Reply, StandinServer
+from tests.standin import Reply, StandinServer, vllm_error
 from vllm_chat import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -544,3 +544,26 @@ def test_quick_to_a_pipe_imports_neither_rich_nor_prompt_toolkit(server: Standin
     assert result.returncode == 0, result.stderr
     assert result.stdout == "You said: hi\n"
     assert result.stderr.splitlines()[-1] == "LOADED []"
+
+
+def test_quick_context_error_hints_flags_not_repl_commands(server: StandinServer) -> None:
+    # The chat's /undo and /reset do not exist in -q: its hint names what -q can change.
+    message = (
+        "This model's maximum context length is 4096 tokens. However, you requested "
+        "5000 tokens (4000 in the messages, 1000 in the completion)."
+    )
+    server.push(Reply(status=400, error_body=vllm_error(message, 400)))
+    result = run_cli("--url", server.url, "-q", "hi")
+    assert result.returncode == 1
+    line = result.stderr.decode()
+    assert "maximum context length is 4096 tokens" in line
+    assert "--max-model-len" in line
+    assert "/undo" not in line and "/reset" not in line
+
+
+def test_every_mode_hint_has_a_line_for_each_mode() -> None:
+    from vllm_chat.client.hints import MODE_HINTS, MODES, hint
+
+    for name, by_mode in MODE_HINTS.items():
+        assert set(by_mode) == set(MODES), name
+        assert len({hint(name, mode=mode) for mode in MODES}) == len(MODES), name

@@ -30,19 +30,10 @@ from tests.ports import release
 from tests.processes import argv, spawn_pty, unprivileged, vllm_chat
 from tests.repl.test_repl import CTRL_D, dead_port, drive, new_chat
 from tests.standin import Reply, StandinServer, vllm_error
-from tests.test_cli import ROOT, run_cli
+from tests.test_cli import ROOT, run_cli, wait_for
 from tests.test_e2e import COLUMNS, Terminal, spawn
 
 UP = "\x1b[A"
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def popen_quick(url: str, *args: str) -> subprocess.Popen[bytes]:
@@ -145,7 +136,7 @@ def test_ctrl_c_during_quick_keeps_the_printed_part_and_exits_130(server: Standi
     assert len(seen) <= len(out) - 1 < len(full)
     assert "[interrupted]" in err.decode()
     assert "Traceback" not in err.decode()
-    assert wait_until(lambda: server.aborted == 1)
+    assert wait_for(lambda: server.aborted == 1)
 
 
 # ---- 2. Ctrl-C before the first token ------------------------------------------------------
@@ -162,7 +153,7 @@ def test_ctrl_c_before_the_first_token_in_the_repl(server: StandinServer, tty) -
     # The server stays silent for 30 s, longer than wait_text waits: no waiting for it.
     term.wait_text("[interrupted before the answer began]")
     term.wait_prompt()
-    assert wait_until(lambda: server.aborted == 1)
+    assert wait_for(lambda: server.aborted == 1)
 
     child.send("next\r")
     term.wait_text("You said: next")
@@ -185,7 +176,7 @@ def test_ctrl_c_before_the_first_token_with_quick_exits_130(server: StandinServe
     assert out == b""
     assert "[interrupted before the answer began]" in err.decode()
     assert "Traceback" not in err.decode()
-    assert wait_until(lambda: server.aborted == 1)
+    assert wait_for(lambda: server.aborted == 1)
 
 
 # ---- 3. read timeout ---------------------------------------------------------------------

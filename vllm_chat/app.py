@@ -220,6 +220,7 @@ def run_quick(settings: Settings, message: str, env: Environment | None = None) 
         status_line("nothing to send: the message is empty", kind="error", env=env)
         return EXIT_USAGE
     chat = make_chat(settings, env)
+    chat.mode = "quick"
     try:
         failed = resume(chat, settings)
         if failed is not None:

@@ -82,6 +82,7 @@ class Chat:
     make_spinner: Callable[[], AbstractContextManager[object] | None] = lambda: None
     report: Callable[..., None] = status_line
     think: str = "show"  # "show", "hide" or "collapse"
+    mode: str = "repl"  # or "quick" (-q): which hints apply (commands or flags)
     env: Environment = field(default_factory=Environment.detect)  # the terminal, decided once
     attachments: Attachments = field(default_factory=Attachments)
     last_stats: TurnStats | None = None
@@ -284,7 +285,7 @@ class Chat:
                 raise error
             raise explained from error
         if isinstance(error, HTTPStatusError) and "context" in error.server_message.lower():
-            text = f"{error} ({hint('context')})"
+            text = f"{error} ({hint('context', mode=self.mode)})"
             raise HTTPStatusError(error.status, error.server_message, text) from error
         raise error
 

@@ -33,12 +33,20 @@ HINTS: dict[str, str] = {
     "no_endpoint": "not vLLM, or behind a proxy that passes on only /v1?",
     "timeout": "see --timeout",
     "connect_timeout": "see --connect-timeout",
-    "context": "/undo drops the last exchange, /reset starts afresh",
     "gateway": "that is a LiteLLM gateway speaking, not vLLM",
     "cooldown": "that is a LiteLLM gateway speaking, not vLLM: it paused this model's "
     "servers after they failed",
     "no_db": "that is a LiteLLM gateway speaking, not vLLM: without its database it "
     "accepts only its master key",
+}
+
+# Hints that depend on where the user is: the chat has commands, `-q` has flags.
+MODES = ("repl", "quick")
+MODE_HINTS: dict[str, dict[str, str]] = {
+    "context": {
+        "repl": "/undo drops the last exchange, /reset starts afresh",
+        "quick": "send a shorter message or system prompt, or serve a longer --max-model-len",
+    },
 }
 
 # ssl.SSLError reasons that mean the other end answered in plain text, not TLS.
@@ -51,9 +59,10 @@ PLAIN_TO_TLS_BODIES = (
 )
 
 
-def hint(name: str, **values: str) -> str:
-    """The hint `name`, with `{url}` and the like filled in."""
-    return HINTS[name].format(**values) if values else HINTS[name]
+def hint(name: str, *, mode: str = "repl", **values: str) -> str:
+    """The hint `name` for `mode` ("repl" or "quick"), with `{url}` and the like filled in."""
+    text = MODE_HINTS[name][mode] if name in MODE_HINTS else HINTS[name]
+    return text.format(**values) if values else text
 
 
 def is_local(host: str) -> bool:
