@@ -19,7 +19,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 lint: $(STAMP)
 	$(BIN)/ruff check vllm_chat tests bench
-	$(BIN)/mypy
+	$(BIN)/mypy --cache-dir $(VENV)/.mypy_cache  # one cache per environment: .ci/run lints two at once
 
 test: lint
 	$(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope
