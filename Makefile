@@ -4,8 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 URL    ?= http://localhost:8000/v1
-# pytest-xdist workers; .ci/run lowers it when it runs two interpreters at once.
-WORKERS ?= 4
+# pytest-xdist workers: more than cores, since most tests wait on a pty or a server;
+# .ci/run lowers it for the other interpreters, which run two at once.
+WORKERS ?= 6
 
 .PHONY: install test test-py lint demo run bench clean
 
