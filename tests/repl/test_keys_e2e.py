@@ -72,6 +72,15 @@ def ask(child: pexpect.spawn, term: Terminal, line: str) -> None:
     term.wait_prompt()
 
 
+def search_for_alpha(child: pexpect.spawn, term: Terminal) -> None:
+    """Send two messages, then Ctrl-R `alpha`: the search shows the first one."""
+    term.wait_prompt()
+    ask(child, term, "alpha one")
+    ask(child, term, "beta two")
+    child.send(CTRL_R + "alpha")
+    term.wait_text("I-search backward: alpha")
+
+
 def quit_at_the_prompt(child: pexpect.spawn, term: Terminal) -> None:
     term.wait_prompt()
     child.send(CTRL_D)
@@ -86,11 +95,7 @@ def test_ctrl_r_then_enter_sends_the_found_entry(
     server: StandinServer, start, mode: tuple[str, ...]
 ) -> None:
     child, term = start("--url", server.url, "--no-history", *mode)
-    term.wait_prompt()
-    ask(child, term, "alpha one")
-    ask(child, term, "beta two")
-    child.send(CTRL_R + "alpha")
-    term.wait_text("I-search backward: alpha")
+    search_for_alpha(child, term)
     child.send("\r")
     term.wait(lambda: term.seen_text().count("You said: alpha one") == 2, "the found entry sent")
     quit_at_the_prompt(child, term)
@@ -99,11 +104,7 @@ def test_ctrl_r_then_enter_sends_the_found_entry(
 
 def test_ctrl_r_then_esc_accepts_the_entry_for_editing(server: StandinServer, start) -> None:
     child, term = start("--url", server.url, "--no-history")
-    term.wait_prompt()
-    ask(child, term, "alpha one")
-    ask(child, term, "beta two")
-    child.send(CTRL_R + "alpha")
-    term.wait_text("I-search backward: alpha")
+    search_for_alpha(child, term)
     child.send(ESC)
     term.wait(lambda: prompt_line(term) == "> alpha one", "the entry back at the prompt")
     child.send(CTRL_E + " more\r")  # still editable; then Enter sends it
@@ -114,11 +115,7 @@ def test_ctrl_r_then_esc_accepts_the_entry_for_editing(server: StandinServer, st
 
 def test_ctrl_r_then_an_arrow_accepts_the_entry_for_editing(server: StandinServer, start) -> None:
     child, term = start("--url", server.url, "--no-history")
-    term.wait_prompt()
-    ask(child, term, "alpha one")
-    ask(child, term, "beta two")
-    child.send(CTRL_R + "alpha")
-    term.wait_text("I-search backward: alpha")
+    search_for_alpha(child, term)
     child.send("\x1b[C")  # Right
     term.wait(lambda: prompt_line(term) == "> alpha one", "the entry back at the prompt")
     child.send(CTRL_E + "!\r")

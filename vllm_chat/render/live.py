@@ -18,6 +18,7 @@ from rich.console import COLOR_SYSTEMS, Console
 from rich.segment import Segment
 
 from vllm_chat.render.cells import widest
+from vllm_chat.render.markdown import line_text
 
 HIDE_CURSOR = "\x1b[?25l"
 SHOW_CURSOR = "\x1b[?25h"
@@ -59,11 +60,6 @@ class LiveRegion:
         self._widths: list[int] = []  # the most columns each may take
         self._columns = 0  # the terminal width they were written at
         self._cursor_hidden = False
-        self.bytes_written = 0
-
-    @property
-    def lines(self) -> int:
-        return len(self._shown)
 
     def show(self, region: Sequence[list[Segment]], above: Sequence[list[Segment]] = ()) -> None:
         """Print `above` for good, then make the region show `region` below it."""
@@ -92,7 +88,7 @@ class LiveRegion:
             elif rest:
                 out.append("\n")
         self._shown = live
-        self._widths = [widest(text) for text in self._plain(region)]
+        self._widths = [widest(line_text(line)) for line in region]
         self._columns = columns
         self._write("".join(out))
 
@@ -106,10 +102,6 @@ class LiveRegion:
     @staticmethod
     def _rows(width: int, columns: int) -> int:
         return max(1, -(-width // max(1, columns)))
-
-    @staticmethod
-    def _plain(lines: Sequence[list[Segment]]) -> list[str]:
-        return ["".join(segment.text for segment in line) for line in lines]
 
     def _ansi(self, line: list[Segment]) -> str:
         if self._console.no_color:
@@ -126,7 +118,6 @@ class LiveRegion:
     def _write(self, text: str) -> None:
         if not text:
             return
-        self.bytes_written += len(text.encode("utf-8", errors="replace"))
         file = self._console.file
         file.write(text)
         file.flush()

@@ -103,10 +103,6 @@ def _prepared(tokens: list[Token]) -> list[Token]:
     return tokens
 
 
-def _text_segments(console: Console, text: Text) -> list[Segment]:
-    return list(text.render(console, end=""))
-
-
 def _split_segments(line: list[Segment], offsets: list[int]) -> Lines:
     """Cut a line of segments at character offsets of its text."""
     pieces: Lines = [[]]
@@ -155,23 +151,23 @@ class AnswerCode(CodeBlock):
         if highlighted.plain.endswith("\n"):
             highlighted.right_crop(1)
         if self.fence:
-            yield from self._fence_line(console, self.fence + self.info, width)
+            yield from self._fence_line(self.fence + self.info, width)
         for line in highlighted.split("\n", allow_blank=True):
             line.expand_tabs(4)
             yield from self._code_line(console, line, width)
         if self.fence:
-            yield from self._fence_line(console, self.fence, width)
+            yield from self._fence_line(self.fence, width)
 
     @staticmethod
-    def _fence_line(console: Console, text: str, width: int) -> RenderResult:
-        for piece in _split_segments([Segment(text, _DIM)], cut_points(text, width)):
+    def _fence_line(text: str, width: int) -> RenderResult:
+        for piece in fit([[Segment(text, _DIM)]], width):
             yield from piece
             yield Segment.line()
 
     @staticmethod
     def _code_line(console: Console, line: Text, width: int) -> RenderResult:
         plain = line.plain
-        segments = _text_segments(console, line)
+        segments = list(line.render(console, end=""))
         if widest(plain) <= width:
             yield from segments
             yield Segment.line()

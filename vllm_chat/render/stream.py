@@ -168,10 +168,6 @@ class MarkdownRenderer:
         self._timer: threading.Timer | None = None
         self._lock = threading.RLock()
 
-    @property
-    def bytes_written(self) -> int:
-        return self._region.bytes_written
-
     # -- the Renderer protocol -------------------------------------------------
     def feed_reasoning(self, text: str) -> None:
         text = sanitize(text)
