@@ -37,9 +37,16 @@ def test_deltas_bunched_in_one_read_claim_no_rate() -> None:
 
 
 def test_a_window_too_short_claims_no_rate() -> None:
-    # Separate reads, but all within 50 ms: too short to mean anything.
-    stats = stats_with([0.1 + 0.005 * i for i in range(11)], completion=11, ended=0.2)
+    # Separate reads, but all within 10 ms: too short to mean anything.
+    stats = stats_with([0.1 + 0.001 * i for i in range(11)], completion=11, ended=0.2)
+    assert stats.arrivals == 11
     assert stats.tokens_per_second is None
+
+
+def test_a_fast_server_in_separate_reads_gets_its_rate() -> None:
+    # vLLM's CPU build with a tiny model: 30 tokens 2.3 ms apart, each in its own read.
+    stats = stats_with([0.06 + 0.0023 * i for i in range(30)], completion=30, ended=0.13)
+    assert stats.tokens_per_second == pytest.approx(29 / (0.0023 * 29))
 
 
 def test_a_long_window_in_too_few_reads_claims_no_rate() -> None:
