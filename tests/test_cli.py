@@ -561,6 +561,16 @@ def test_quick_context_error_hints_flags_not_repl_commands(server: StandinServer
     assert "/undo" not in line and "/reset" not in line
 
 
+def test_max_tokens_over_the_context_hints_asking_for_fewer(server: StandinServer) -> None:
+    # vLLM 0.32's refusal names max_tokens: the answer's limit is what to change.
+    result = run_cli("--url", server.url, "--max-tokens", "5000", "-q", "hi")
+    assert result.returncode == 1
+    line = result.stderr.decode().strip()
+    assert "max_tokens=5000 cannot be greater than max_model_len=4096" in line
+    assert line.endswith("(ask for fewer with --max-tokens N, or leave it out)")
+    assert server.requests[-1]["max_tokens"] == 5000
+
+
 def test_every_mode_hint_has_a_line_for_each_mode() -> None:
     from vllm_chat.client.hints import MODE_HINTS, MODES, hint
 

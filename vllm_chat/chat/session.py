@@ -60,6 +60,17 @@ class UnknownModel(ApiError):
         self.name, self.names, self.url = name, names, url
 
 
+def _limit_hint(server_message: str) -> str | None:
+    """Which hint a refusal about the context window needs: fewer answer tokens, or a
+    shorter conversation. vLLM names `max_tokens`, or says "you requested N output
+    tokens", in the first case ("you requested N tokens (P in the messages, C in the
+    completion)" is about both, and the conversation is what grows)."""
+    words = server_message.lower()
+    if "max_tokens" in words or ("you requested" in words and "output tokens" in words):
+        return "max_tokens"
+    return "context" if "context" in words else None
+
+
 def _listed(names: list[str]) -> str:
     return ", ".join(names) or "none"
 
@@ -284,8 +295,8 @@ class Chat:
             if explained is error:
                 raise error
             raise explained from error
-        if isinstance(error, HTTPStatusError) and "context" in error.server_message.lower():
-            text = f"{error} ({hint('context', mode=self.mode)})"
+        if isinstance(error, HTTPStatusError) and (name := _limit_hint(error.server_message)):
+            text = f"{error} ({hint(name, mode=self.mode)})"
             raise HTTPStatusError(error.status, error.server_message, text) from error
         raise error
 
@@ -297,6 +308,8 @@ class Chat:
             names = ", ".join(model.id for model in self.models(refresh=True))
         except ApiError:
             return error
+        if names and all(name in error.server_message for name in names.split(", ")):
+            return error  # vLLM lists them itself ("Valid aliases: ...")
         return HTTPStatusError(
             error.status,
             error.server_message,

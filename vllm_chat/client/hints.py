@@ -47,6 +47,10 @@ MODE_HINTS: dict[str, dict[str, str]] = {
         "repl": "/undo drops the last exchange, /reset starts afresh",
         "quick": "send a shorter message or system prompt, or serve a longer --max-model-len",
     },
+    "max_tokens": {
+        "repl": "/set max_tokens N asks for fewer, /unset max_tokens lets the server decide",
+        "quick": "ask for fewer with --max-tokens N, or leave it out",
+    },
 }
 
 # ssl.SSLError reasons that mean the other end answered in plain text, not TLS.
