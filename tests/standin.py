@@ -178,6 +178,16 @@ def litellm_error(message: str, status: int, kind: str | None = None) -> dict[st
     return {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
 
 
+def _permission(created: int) -> dict[str, Any]:
+    """A model's `permission` entry, as vLLM lists it (nothing reads it)."""
+    return {
+        "id": f"modelperm-{created:x}", "object": "model_permission", "created": created,
+        "allow_create_engine": False, "allow_sampling": True, "allow_logprobs": True,
+        "allow_search_indices": False, "allow_view": True, "allow_fine_tuning": False,
+        "organization": "*", "group": None, "is_blocking": False,
+    }  # fmt: skip
+
+
 def _dumps(obj: Any) -> str:
     # Compact separators, like pydantic's model_dump_json and Starlette's JSONResponse.
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
@@ -384,7 +394,8 @@ class _Handler(BaseHTTPRequestHandler):
         cut: bool = False,
     ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
+        if content_type:  # vLLM's /health answers with no body and no content type
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -432,7 +443,7 @@ class _Handler(BaseHTTPRequestHandler):
             route[1](self, body)
 
     def _health(self, raw: bytes) -> None:
-        self._send_static(200, b"", "application/json")
+        self._send_static(200, b"", "")
 
     def _version(self, raw: bytes) -> None:
         self._send_json(200, {"version": VLLM_VERSION})
@@ -452,7 +463,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "root": model,
                 "parent": None,
                 "max_model_len": standin.max_model_len,
-                "permission": [],
+                "permission": [_permission(created)],
             }
             for model in list(standin.models)
         ]
@@ -527,6 +538,15 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"The model `{model}` does not exist."
             self._send_json(404, vllm_error(message, 404, "model"))
             return
+        limit = req.get("max_tokens")
+        if isinstance(limit, int) and limit > standin.max_model_len:
+            message = (
+                f"max_tokens={limit} cannot be greater than max_model_len="
+                f"{standin.max_model_len}. Please request fewer output tokens. "
+                f"(parameter=max_tokens, value={limit})"
+            )
+            self._send_json(400, vllm_error(message, 400, "max_tokens"))
+            return
         reply = standin._next_reply(req)
         if reply.status != 200:
             self._error_reply(reply)
@@ -581,10 +601,9 @@ class _Handler(BaseHTTPRequestHandler):
         deltas, finish = self._plan(req, reply)
         content = "".join(text for key, text in deltas if key == "content")
         reasoning = "".join(text for key, text in deltas if key != "content") or None
+        # vLLM 0.32 sends no `tool_calls` when there are none (tests/vllm/samples).
         message: dict[str, Any] = {"role": "assistant", "content": content}
-        message["reasoning_content"] = reasoning
         message[reply.reasoning_field] = reasoning
-        message["tool_calls"] = []
         payload: dict[str, Any] = {
             "id": f"chatcmpl-{self.server.standin._next_id()}",
             "object": "chat.completion",
@@ -662,11 +681,22 @@ class _Handler(BaseHTTPRequestHandler):
             head = {"id": chunk_id, "object": "chat.completion.chunk", "created": created}
             return _dumps({**head, "model": req["model"], "choices": choices, **extra})
 
-        def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
+        def choice(
+            delta: dict[str, Any], finish: str | None = None, *, first: bool = False
+        ) -> list[dict[str, Any]]:
+            # As vLLM sends them (tests/vllm/samples): `token_ids` on every chunk but the
+            # first, `stop_reason` with the finish reason.
             item = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
             if finish is not None:
                 item["stop_reason"] = None
+            if not first:
+                item["token_ids"] = None
             return [item]
+
+        stream_options = req.get("stream_options")
+        wants = isinstance(stream_options, dict) and bool(stream_options.get("include_usage"))
+        sends_usage = reply.usage if reply.usage is not None else wants
+        fingerprint = {"system_fingerprint": "vllm-0.32.0-standin"}
 
         deltas, finish = self._plan(req, reply)
         n_content = sum(1 for key, _ in deltas if key == "content")
@@ -678,7 +708,12 @@ class _Handler(BaseHTTPRequestHandler):
 
         self._pause_watching(reply.hang)
         self._pause_watching(reply.first_token_delay)
-        send(chunk(choice({"role": "assistant", "content": ""})))
+        send(chunk(choice({"role": "assistant", "content": ""}, first=True), **_PROMPT_ECHO))
+        # vLLM puts a `length` finish on the last token's chunk; a `stop` (the end token,
+        # which has no text) comes in a chunk of its own with an empty delta.
+        ends_well = reply.stream_error is None and reply.gateway_error is None
+        ends_well = ends_well and reply.cut_after is None and finish == "length"
+        finished = False
         for index, (key, text) in enumerate(deltas):
             if key == "content":
                 if cut_now():
@@ -689,7 +724,12 @@ class _Handler(BaseHTTPRequestHandler):
                     bad_at = None
             if index:
                 self._pause(reply.delay)
-            send(chunk(choice({key: text})))
+            if ends_well and index == len(deltas) - 1 and bad_at is None:
+                extra = {} if sends_usage else fingerprint
+                send(chunk(choice({key: text}, finish), **extra))
+                finished = True
+            else:
+                send(chunk(choice({key: text})))
             if key == "content":
                 sent_content += 1
         if cut_now():
@@ -708,11 +748,10 @@ class _Handler(BaseHTTPRequestHandler):
             error = vllm_error(reply.stream_error, 400)
             send(_dumps(error))
         else:
-            send(chunk(choice({}, finish)))
-            stream_options = req.get("stream_options")
-            wants = isinstance(stream_options, dict) and bool(stream_options.get("include_usage"))
-            if reply.usage if reply.usage is not None else wants:
-                send(chunk([], usage=self._usage(req, len(deltas))))
+            if not finished:
+                send(chunk(choice({}, finish), **({} if sends_usage else fingerprint)))
+            if sends_usage:
+                send(chunk([], usage=self._usage(req, len(deltas)), **fingerprint))
         if reply.send_done:
             send("[DONE]")
         if reply.open_after_done:
@@ -720,6 +759,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._pause_watching(reply.open_after_done)
         self.wfile.write(b"0\r\n\r\n")
 
+
+# vLLM's first chunk echoes the prompt when asked (`echo`, `return_token_ids`); else nulls.
+_PROMPT_ECHO = {"prompt_token_ids": None, "prompt_text": None}
 
 # Every path served: its method and its handler (which gets the request body). A path
 # not here is FastAPI's 404; a path here asked with another method, its 405.

@@ -110,9 +110,11 @@ def test_stream_events_in_order(server: StandinServer, include_usage: bool) -> N
         usage = usage_event["usage"]
         assert usage["prompt_tokens"] >= 1
         assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    # As vLLM does: the end token has no text, so a `stop` comes with an empty delta.
     *middle, finish = events[1:]
     assert finish["choices"][0]["delta"] == {}
     assert finish["choices"][0]["finish_reason"] == "stop"
+    assert finish["choices"][0]["stop_reason"] is None
     assert all(e["choices"][0]["finish_reason"] is None for e in middle)
     assert "".join(e["choices"][0]["delta"]["content"] for e in middle) == "You said: hello"
     assert all("usage" not in e for e in events)
