@@ -8,7 +8,11 @@ URL    ?= http://localhost:8000/v1
 # .ci/run lowers it for the other interpreters, which run two at once.
 WORKERS ?= 6
 
-.PHONY: install test test-py lint demo run bench clean
+# The real-server suite: vLLM's CPU build in its own environment (see tests/vllm/install.sh).
+VLLM_VENV ?= .venv-vllm
+VLLM_PY   ?=
+
+.PHONY: install test test-py test-vllm lint demo run bench clean
 
 install: $(STAMP)
 
@@ -32,6 +36,15 @@ test-py:
 	@test -n "$(PY)" || { echo "usage: make test-py PY=python3.X [VENV=.venv-3.X]"; exit 2; }
 	$(MAKE) --no-print-directory test PYTHON=$(PY) VENV=$(or $(filter-out .venv,$(VENV)),.venv-$(PY_VERSION))
 
+# Against vLLM itself: starts the tiny model (built into build/ on first use) behind
+# vLLM's own server, or uses the running server at VLLM_CHAT_TEST_URL.
+test-vllm: $(STAMP) $(if $(VLLM_CHAT_TEST_URL),,$(VLLM_VENV)/.installed)
+	VLLM_CHAT_REAL_SERVER=1 VLLM_CHAT_VLLM_PYTHON=$(VLLM_VENV)/bin/python \
+		$(BIN)/python -m pytest -q -p no:xdist tests/vllm $(PYTEST_ARGS)
+
+$(VLLM_VENV)/.installed: tests/vllm/install.sh
+	tests/vllm/install.sh $(VLLM_VENV) $(VLLM_PY)
+
 demo: $(STAMP)
 	$(BIN)/python -m tests.standin --run $(BIN)/vllm-chat
 
@@ -42,4 +55,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .venv-3.* *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-3.* *.egg-info .pytest_cache .ruff_cache .hypothesis build
