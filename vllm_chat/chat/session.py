@@ -97,6 +97,10 @@ class Chat:
     env: Environment = field(default_factory=Environment.detect)  # the terminal, decided once
     attachments: Attachments = field(default_factory=Attachments)
     last_stats: TurnStats | None = None
+    last_finish: str | None = None  # the last answer's finish reason
+    # Called after every turn, however it ended, and after commands that change the chat:
+    # the session store (store.journal) writes what changed.
+    after_change: Callable[[], None] = lambda: None
     context_tokens: int | None = None  # prompt + answer of the last turn, from its usage
     unsent: Any = None  # the message of a turn that got no answer, for /retry
     # (model, chat_template_kwargs as JSON) -> does the chat template open <think>?
@@ -232,6 +236,13 @@ class Chat:
         return None
 
     def _turn(self, content: Any) -> str:
+        """Run the turn; then, however it ended, `after_change` (the store keeps it)."""
+        try:
+            return self._run_turn(content)
+        finally:
+            self.after_change()
+
+    def _run_turn(self, content: Any) -> str:
         """Add the message, stream its answer (a `Turn`), and record how it went."""
         self.unsent = None
         self.conversation.add_user(content)
@@ -264,7 +275,7 @@ class Chat:
             env=self.env,
             context_window=lambda: self._context_window(body["model"]),
         ).run()
-        self.last_stats = result.stats
+        self.last_stats, self.last_finish = result.stats, result.finish_reason
         if result.error is not None:
             if probed_now and not result.shown_anything:  # no server yet? Ask next time.
                 self.think_templates.pop(template_key, None)

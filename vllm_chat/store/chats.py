@@ -1,0 +1,440 @@
+"""Every chat, kept as it happens: one SQLite database, a transaction per turn.
+
+`$XDG_DATA_HOME/vllm-chat/chats.db` (folder 0700, file 0600), WAL journal, a busy
+timeout, the schema's version in `PRAGMA user_version` (migrated on open; a newer one
+is never touched). A chat is a row of `chats`; its messages are rows of `messages`,
+in order; `messages_fts` (FTS5, when this SQLite has it) indexes their text.
+
+Failures are `StoreError`s with one line to show: the caller keeps the chat in memory
+and carries on. The file is never deleted or overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vllm_chat.chat.conversation import Message
+from vllm_chat.config.settings import data_dir
+
+SCHEMA = 1
+BUSY_TIMEOUT_MS = 3000
+TITLE_LENGTH = 60
+
+_TABLES = """
+CREATE TABLE chats (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    url TEXT,
+    model TEXT,
+    system_prompt TEXT,
+    sampling TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX chats_by_update ON chats (updated);
+CREATE TABLE messages (
+    chat_id TEXT NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    partial INTEGER NOT NULL DEFAULT 0,
+    stats TEXT,
+    created REAL NOT NULL,
+    PRIMARY KEY (chat_id, seq)
+);
+"""
+# A message's text, under the rowid of its row in `messages`.
+_FTS = "CREATE VIRTUAL TABLE messages_fts USING fts5 (text)"
+_TAIL_ROWIDS = "SELECT rowid FROM messages WHERE chat_id = ? AND seq >= ?"
+
+
+class StoreError(Exception):
+    """The store cannot be used (or not now); the message says why, in one line."""
+
+
+@dataclass
+class ChatMeta:
+    """A chat's row: what a listing shows and what resuming restores."""
+
+    id: str
+    title: str
+    created: float
+    updated: float
+    url: str | None = None
+    model: str | None = None
+    system_prompt: str | None = None
+    sampling: dict[str, Any] = field(default_factory=dict)
+    turns: int = 0
+    snippet: str | None = None  # where a search matched
+
+
+def default_path() -> Path:
+    return data_dir() / "chats.db"
+
+
+def new_id() -> str:
+    """12 hex digits: a collision needs about 16 million chats (and uuid costs 2 ms to load)."""
+    return os.urandom(6).hex()
+
+
+def title_of(content: Any) -> str:
+    """A chat's title: its first user message on one line, shortened."""
+    text = content if isinstance(content, str) else " ".join(
+        part.get("text", "") for part in content if isinstance(part, dict)
+    )
+    line = " ".join(text.split()) or "(no text)"
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+def text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
+
+
+class ChatStore:
+    """The database, opened on first use; one connection per process."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_path()
+        self._db: sqlite3.Connection | None = None
+        self.has_fts = False
+
+    # ---- opening --------------------------------------------------------------------------
+
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        folder = self.path.parent
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not self.path.exists():
+                # Created private; SQLite gives its -wal and -shm files the same mode.
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise StoreError(f"cannot create the chat store {self.path}: {_reason(exc)}") from exc
+        try:
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the chat store {self.path}: {exc}") from exc
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA:
+                raise StoreError(
+                    f"the chat store {self.path} was made by a newer vllm-chat (schema "
+                    f"{version}, this one knows {SCHEMA}); it was left untouched"
+                )
+            with _suppress_readonly():
+                db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            if version < SCHEMA:
+                self._migrate(db, version)
+            self.has_fts = bool(
+                db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'"
+                ).fetchone()
+            )
+        except StoreError:
+            db.close()
+            raise
+        except sqlite3.Error as exc:
+            db.close()
+            raise StoreError(_explained(self.path, exc)) from exc
+        return db
+
+    def _migrate(self, db: sqlite3.Connection, version: int) -> None:
+        """Bring the schema from `version` to SCHEMA, in one transaction."""
+        with _transaction(db):
+            # Read again under the write lock: another process that opened the file at the
+            # same time may have made the schema since `version` was read.
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version >= SCHEMA:
+                return
+            if version < 1:
+                # One statement at a time: executescript() would commit the transaction.
+                for statement in filter(str.strip, _TABLES.split(";")):
+                    db.execute(statement)
+                with contextlib.suppress(sqlite3.OperationalError):
+                    db.execute(_FTS)  # no FTS5 in this SQLite: searches scan with LIKE
+            db.execute(f"PRAGMA user_version = {SCHEMA}")
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # ---- writing --------------------------------------------------------------------------
+
+    def create(self, meta: ChatMeta) -> None:
+        with self._writing() as db:
+            self._insert_chat(db, meta)
+
+    def sync(
+        self,
+        meta: ChatMeta,
+        messages: Sequence[Message],
+        stored: Sequence[Message],
+        stats: dict[int, dict[str, Any]] | None = None,
+    ) -> None:
+        """Make the chat's stored messages `messages`, which were `stored` until now.
+
+        One transaction: what the two share stays, the rest is replaced. If the chat in
+        the database is no longer `stored` (another vllm-chat wrote to it meanwhile),
+        raise `ChatChanged` and write nothing.
+        """
+        keep = _common_prefix(messages, stored)
+        with self._writing() as db:
+            row = db.execute("SELECT 1 FROM chats WHERE id = ?", (meta.id,)).fetchone()
+            if row is None:
+                if stored:
+                    raise ChatChanged(meta.id)
+                self._insert_chat(db, meta)
+            elif self._count(db, meta.id) != len(stored):
+                raise ChatChanged(meta.id)
+            if self.has_fts:
+                db.execute(f"DELETE FROM messages_fts WHERE rowid IN ({_TAIL_ROWIDS})",
+                           (meta.id, keep))  # fmt: skip
+            db.execute("DELETE FROM messages WHERE chat_id = ? AND seq >= ?", (meta.id, keep))
+            now = time.time()
+            for seq in range(keep, len(messages)):
+                message = messages[seq]
+                figures = (stats or {}).get(seq)
+                row = db.execute(
+                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (meta.id, seq, message.role, json.dumps(message.content),
+                     int(message.partial), json.dumps(figures) if figures else None, now),
+                )  # fmt: skip
+                if self.has_fts:
+                    db.execute(
+                        "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)",
+                        (row.lastrowid, text_of(message.content)),
+                    )
+            db.execute(
+                "UPDATE chats SET updated = ?, title = ?, url = ?, model = ?, system_prompt = ?,"
+                " sampling = ? WHERE id = ?",
+                (now, meta.title, meta.url, meta.model, meta.system_prompt,
+                 json.dumps(meta.sampling), meta.id),
+            )  # fmt: skip
+        meta.updated = now
+
+    def rename(self, chat_id: str, title: str) -> None:
+        with self._writing() as db:
+            db.execute("UPDATE chats SET title = ? WHERE id = ?", (title, chat_id))
+
+    def delete(self, chat_id: str) -> None:
+        with self._writing() as db:
+            if self.has_fts:
+                db.execute(f"DELETE FROM messages_fts WHERE rowid IN ({_TAIL_ROWIDS})",
+                           (chat_id, 0))  # fmt: skip
+            db.execute("DELETE FROM messages WHERE chat_id = ?", (chat_id,))
+            db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
+
+    # ---- reading --------------------------------------------------------------------------
+
+    def latest(self) -> ChatMeta | None:
+        found = self.recent(1)
+        return found[0] if found else None
+
+    def recent(self, limit: int = 20) -> list[ChatMeta]:
+        rows = self._read(
+            f"SELECT {_META_COLUMNS} FROM chats ORDER BY updated DESC LIMIT ?", (limit,)
+        )
+        return [_meta(row) for row in rows]
+
+    def find(self, query: str) -> ChatMeta | None:
+        """The chat whose id starts with `query`, else the best match of its words."""
+        rows = self._read(
+            f"SELECT {_META_COLUMNS} FROM chats WHERE id LIKE ? ORDER BY updated DESC LIMIT 2",
+            (_escaped(query) + "%",),
+        )
+        if len(rows) == 1 or (rows and rows[0][0] == query):
+            return _meta(rows[0])
+        matches = self.search(query, limit=1)
+        return matches[0] if matches else None
+
+    def search(self, words: str, limit: int = 20) -> list[ChatMeta]:
+        """Chats whose messages hold `words`, best (then latest) first."""
+        try:
+            self.db()  # opened: has_fts is known
+        except sqlite3.Error as exc:
+            raise StoreError(_explained(self.path, exc)) from exc
+        if self.has_fts:
+            try:
+                return self._search_fts(words, limit)
+            except sqlite3.OperationalError:
+                pass  # not an FTS5 query (quotes, operators): scan instead
+        return self._search_like(words, limit)
+
+    def _search_fts(self, words: str, limit: int) -> list[ChatMeta]:
+        query = " ".join('"' + word.replace('"', '""') + '"' for word in words.split())
+        hits = self._read(
+            "SELECT m.chat_id, snippet(messages_fts, 0, '[', ']', '…', 8) FROM messages_fts"
+            " JOIN messages AS m ON m.rowid = messages_fts.rowid"
+            " WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
+            (query, limit * 20),
+        )
+        best: dict[str, str] = {}
+        for chat_id, snippet in hits:  # best match first: a chat's first hit is its best
+            best.setdefault(chat_id, snippet)
+        found = []
+        for chat_id, snippet in list(best.items())[:limit]:
+            rows = self._read(f"SELECT {_META_COLUMNS} FROM chats WHERE id = ?", (chat_id,))
+            if rows:
+                found.append(_meta(rows[0], snippet=" ".join(snippet.split())))
+        return found
+
+    def _search_like(self, words: str, limit: int) -> list[ChatMeta]:
+        terms = words.split() or [""]
+        where = " AND ".join(["text LIKE ? ESCAPE '\\'"] * len(terms))
+        rows = self._read(
+            f"SELECT {_META_COLUMNS}, m.text FROM chats JOIN ("
+            "  SELECT chat_id, content AS text, max(seq) FROM messages"
+            f"  WHERE {where.replace('text', 'content')} GROUP BY chat_id"
+            ") AS m ON m.chat_id = chats.id ORDER BY chats.updated DESC LIMIT ?",
+            # `content` is JSON: look for each word spelt as json.dumps spells it there
+            # (non-ASCII as \uXXXX, quotes and backslashes escaped).
+            (*("%" + _escaped(json.dumps(term)[1:-1]) + "%" for term in terms), limit),
+        )
+        return [_meta(row[:-1], snippet=_around(text_of(json.loads(row[-1])), terms[0]))
+                for row in rows]  # fmt: skip
+
+    def messages(self, chat_id: str) -> tuple[list[Message], dict[int, dict[str, Any]]]:
+        """A chat's messages in order, and the stats stored with its answers by position."""
+        rows = self._read(
+            "SELECT seq, role, content, partial, stats FROM messages WHERE chat_id = ?"
+            " ORDER BY seq",
+            (chat_id,),
+        )
+        messages = [Message(role, json.loads(content), bool(partial))
+                    for _, role, content, partial, _ in rows]  # fmt: skip
+        stats = {seq: json.loads(raw) for seq, _, _, _, raw in rows if raw}
+        return messages, stats
+
+    def integrity(self) -> str:
+        return str(self._read("PRAGMA integrity_check", ())[0][0])
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        try:
+            return self.db().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(_explained(self.path, exc)) from exc
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        db = self.db()
+        try:
+            with _transaction(db):
+                yield db
+        except sqlite3.Error as exc:
+            raise StoreError(_explained(self.path, exc)) from exc
+
+    @staticmethod
+    def _insert_chat(db: sqlite3.Connection, meta: ChatMeta) -> None:
+        db.execute(
+            "INSERT INTO chats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (meta.id, meta.title, meta.created, meta.updated, meta.url, meta.model,
+             meta.system_prompt, json.dumps(meta.sampling)),
+        )  # fmt: skip
+
+    @staticmethod
+    def _count(db: sqlite3.Connection, chat_id: str) -> int:
+        row = db.execute("SELECT count(*) FROM messages WHERE chat_id = ?", (chat_id,))
+        return int(row.fetchone()[0])
+
+
+class ChatChanged(StoreError):
+    """The chat was written by another vllm-chat since this one last wrote it."""
+
+    def __init__(self, chat_id: str) -> None:
+        super().__init__(f"chat {chat_id} was changed by another vllm-chat meanwhile")
+        self.chat_id = chat_id
+
+
+_META_COLUMNS = (
+    "chats.id, title, created, updated, url, model, system_prompt, sampling,"
+    " (SELECT count(*) FROM messages WHERE chat_id = chats.id AND role = 'user')"
+)
+
+
+def _meta(row: Sequence[Any], snippet: str | None = None) -> ChatMeta:
+    chat_id, title, created, updated, url, model, system, sampling, turns = row
+    return ChatMeta(chat_id, title, created, updated, url, model, system,
+                    json.loads(sampling or "{}"), turns, snippet)  # fmt: skip
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    # IMMEDIATE: take the write lock first (waiting up to the busy timeout), so that two
+    # writers never both read a chat and then one fails to upgrade its lock.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+@contextmanager
+def _suppress_readonly() -> Iterator[None]:
+    """WAL cannot be switched on in a read-only file: reading still works."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc):
+            raise
+
+
+def _common_prefix(messages: Sequence[Message], stored: Sequence[Message]) -> int:
+    count = 0
+    for ours, theirs in zip(messages, stored, strict=False):
+        if ours != theirs:
+            break
+        count += 1
+    return count
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _around(text: str, word: str, width: int = 60) -> str:
+    at = max(0, text.lower().find(word.lower()))
+    start = max(0, at - width // 3)
+    piece = " ".join(text[start : start + width].split())
+    return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _explained(path: Path, exc: sqlite3.Error) -> str:
+    """One line for a SQLite failure, saying what the user can do about it."""
+    words = str(exc)
+    if "locked" in words or "busy" in words:
+        what = f"is locked by another process (waited {BUSY_TIMEOUT_MS / 1000:g} s)"
+    elif "readonly" in words or "read-only" in words:
+        what = "is read-only"
+    elif "full" in words:
+        what = "cannot grow: the disk is full"
+    elif "not a database" in words or "malformed" in words or "corrupt" in words:
+        what = "is not a chat store (corrupt, or another kind of file); it was left as it is"
+    else:
+        what = f"failed: {words}"
+    return f"the chat store {path} {what}"
