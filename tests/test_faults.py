@@ -679,8 +679,11 @@ def test_no_history_env_writes_no_file(
     assert term.wait_exit() == 0
     # conftest points XDG_DATA_HOME (where the history would go) into tmp_path.
     assert not (tmp_path / "xdg-data" / "vllm-chat" / "history").exists()
-    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    # The chat store is separate: --no-history is about the prompt history (--private the store).
+    store = tmp_path / "xdg-data" / "vllm-chat" / "chats.db"
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and not p.name.startswith(store.name)]
     assert [path for path in files if b"unforgettable-words" in path.read_bytes()] == []
+    assert store.exists()
 
 
 def test_long_history_file_is_cut_to_the_newest_10000(

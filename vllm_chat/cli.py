@@ -101,6 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--load", metavar="PATH", help="resume the chat saved in this file")
     chat.add_argument(
+        "-c", "--continue", dest="continue_chat", action="store_true",
+        help="continue the most recent chat (with -q: add one turn to it)",
+    )
+    chat.add_argument(
+        "-r", "--resume", nargs="?", const="", metavar="QUERY",
+        help="continue the chat whose id starts with QUERY, else the best match of its "
+        "words; without QUERY, pick one from a list",
+    )
+    chat.add_argument(
+        "--private", action="store_true",
+        help="keep nothing of this run in the chat store (also VLLM_CHAT_PRIVATE=1)",
+    )
+    chat.add_argument(
         "--stats",
         action=argparse.BooleanOptionalAction,
         help="print time to first token and tokens/s after answers",

@@ -68,6 +68,7 @@ KEYS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "connect_timeout": ("a number of seconds above 0", lambda v: _is_number(v) and v > 0),
     "history_file": ("a non-empty string (a path)", _is_text),
     "no_history": ("true or false", lambda v: isinstance(v, bool)),
+    "private": ("true or false", lambda v: isinstance(v, bool)),
     "vi": ("true or false", lambda v: isinstance(v, bool)),
     "code_theme": ("a non-empty string (a Pygments style name)", _is_text),
     "think": (

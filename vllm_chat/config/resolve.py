@@ -32,6 +32,7 @@ from vllm_chat.config.settings import (
     default_url,
     key_is_sendable,
     no_history_from_env,
+    private_from_env,
     resolve_api_key,
     url_problem,
 )
@@ -102,6 +103,10 @@ def resolve(args: argparse.Namespace, *, warn: Warn) -> Settings:
     Raises `ConfigError` for a `--config` file that cannot be used and
     `SettingsError` for a flag or environment value that cannot be.
     """
+    chosen = [flag for flag, given in (("-c", args.continue_chat), ("-r", args.resume is not None),
+              ("--load", args.load is not None)) if given]  # fmt: skip
+    if len(chosen) > 1:
+        raise SettingsError(f"{' and '.join(chosen)} each choose the chat to go on with: give one")
     settings = settings_from_args(args, read_config(args, warn=warn))
     if problem_text := url_problem(settings.url):
         origin = "--url" if args.url is not None else "OPENAI_BASE_URL"
@@ -169,5 +174,9 @@ def settings_from_args(args: argparse.Namespace, config: Config | None = None) -
         think=_first(args.think, config.get("think"), default=DEFAULT_THINK),
         code_theme=_first(args.code_theme, config.get("code_theme"), default=DEFAULT_CODE_THEME),
         load=args.load,
+        private=_first(args.private or None, private_from_env(), config.get("private"),
+                       default=False),
+        resume="" if args.continue_chat else (args.resume or None),
+        pick=args.resume == "",
         config_file=config.path,
     )

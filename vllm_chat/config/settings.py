@@ -39,6 +39,9 @@ class Settings:
     think: str = DEFAULT_THINK  # one of defaults.THINK_MODES
     code_theme: str = DEFAULT_CODE_THEME  # Pygments style (or ansi_dark/ansi_light)
     load: str | None = None  # a saved chat to resume, as typed (see saved.resolve)
+    private: bool = False  # keep nothing in the chat store this run
+    resume: str | None = None  # -c: "" (the latest chat); -r QUERY: QUERY; -r: None + pick
+    pick: bool = False  # -r without QUERY: choose the chat from a list
     config_file: Path | None = None  # the config file that was read, if any
 
     def __repr__(self) -> str:  # keep the key out of any accidental print or traceback
@@ -46,8 +49,13 @@ class Settings:
 
 
 def data_dir() -> Path:
-    """`$XDG_DATA_HOME/vllm-chat`, by default `~/.local/share/vllm-chat`."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    """`$XDG_DATA_HOME/vllm-chat`, by default `~/.local/share/vllm-chat`.
+
+    A relative `XDG_DATA_HOME` is ignored, as the XDG spec says.
+    """
+    base = os.environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(Path.home(), ".local", "share")
     return Path(base) / "vllm-chat"
 
 
@@ -120,6 +128,12 @@ def key_is_sendable(api_key: str | None) -> bool:
 
 def history_disabled_by_env() -> bool:
     return os.environ.get("VLLM_CHAT_NO_HISTORY", "").strip().lower() in {"1", "true", "yes"}
+
+
+def private_from_env() -> bool | None:
+    """What `VLLM_CHAT_PRIVATE` says (1/true/yes: keep nothing), or None when unset."""
+    value = os.environ.get("VLLM_CHAT_PRIVATE", "").strip().lower()
+    return None if not value else value in {"1", "true", "yes"}
 
 
 def no_history_from_env() -> bool | None:

@@ -29,6 +29,7 @@ from vllm_chat.render.text import sanitize, status_line, unexpected
 from vllm_chat.repl import commands
 from vllm_chat.repl.keys import EXIT_HINT, BlockState, configure_keys, key_bindings
 from vllm_chat.store.history import open_history
+from vllm_chat.store.journal import Journal
 
 __all__ = ["EXIT_HINT", "Repl", "SlashCompleter", "failure_word"]
 
@@ -138,8 +139,10 @@ class Repl:
         output: Output | None = None,
         terminal: TextIO | None = None,
         env: Environment | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.chat = chat
+        self.journal = journal
         self.env = env or chat.env
         self.model_problem: str | None = None  # why the model list failed, for the toolbar
         self._block = BlockState()
@@ -174,6 +177,7 @@ class Repl:
             terminal=terminal,
             confirm=self.confirm,
             read_secret=self.read_secret,
+            journal=journal,
         )
 
     def toolbar(self) -> str:
@@ -190,7 +194,20 @@ class Repl:
                 parts.append(f"{stats.tokens_per_second:.1f} tokens/s")
         if chat.attachments:
             parts.append(f"attached: {chat.attachments.describe()}")
+        if self.journal is not None and self.journal.private:
+            parts.append("private: nothing stored")
         return sanitize(" " + " · ".join(parts))
+
+    def show_resumed(self) -> None:
+        """Where a resumed chat stands: its id and title, then its last exchanges."""
+        from vllm_chat.repl.commands.chats import show_last
+
+        meta = self.journal.meta if self.journal is not None else None
+        if meta is None:
+            return
+        turns = self.chat.conversation.turns
+        self.say(f"continuing chat {meta.id} · {meta.title} · {commands.counted(turns, 'turn')}")
+        show_last(self.context)
 
     def show_markdown(self, text: str) -> None:
         renderer = self.chat.make_renderer()
@@ -285,6 +302,8 @@ class Repl:
             status_line("[interrupted]", kind="warn", env=self.env)
         except Exception as exc:  # a bug must not end the session or lose the conversation
             self.error(unexpected(exc))
+        finally:
+            self.chat.after_change()  # a command may have changed the chat: store it
         return True
 
     def _act(self, line: str) -> bool:

@@ -33,6 +33,8 @@ def system_command(ctx: Context, arg: str) -> None:
 def reset_command(ctx: Context, arg: str) -> None:
     """Forget every turn and pending attachment."""
     turns = ctx.chat.conversation.turns
+    if ctx.journal is not None:
+        ctx.journal.start_new()  # the stored chat stays whole; the next turn starts another
     dropped = ctx.chat.reset()
     detached = f", {counted(dropped, 'attachment')} dropped" if dropped else ""
     ctx.say(f"conversation cleared ({counted(turns, 'turn')} forgotten{detached})")
@@ -69,11 +71,14 @@ def _send_again(ctx: Context, send: Callable[[], object]) -> None:
         send()
 
 
-@command("history", "show the conversation so far, with turn numbers")
+@command("history", "show the conversation so far (or its last N turns)", usage="/history [N]")
 def history_command(ctx: Context, arg: str) -> None:
-    """Show every turn, answers rendered as answers are."""
+    """Show every turn (the last `arg` ones), answers rendered as answers are."""
+    if arg and (not arg.isdigit() or int(arg) < 1):
+        raise UsageError("usage: /history [N], N a number of turns from 1")
     conversation = ctx.chat.conversation
-    if conversation.system_prompt:
+    first = conversation.turns - int(arg) + 1 if arg else 1
+    if conversation.system_prompt and first <= 1:
         ctx.say(f"── system ──\n{conversation.system_prompt}")
     if not conversation.messages:
         ctx.say("the conversation is empty")
@@ -81,6 +86,9 @@ def history_command(ctx: Context, arg: str) -> None:
     for message in conversation.messages:
         if message.role == "user":
             turn += 1
+        if turn < first:
+            continue
+        if message.role == "user":
             ctx.say(f"── {turn} · you ──\n{text_of(message.content)}")
             continue
         partial = " (partial)" if message.partial else ""

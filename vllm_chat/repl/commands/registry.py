@@ -12,6 +12,8 @@ from vllm_chat.chat.attachments import AttachmentError
 from vllm_chat.chat.session import Chat
 from vllm_chat.client.errors import ApiError
 from vllm_chat.repl.editor import EditorError
+from vllm_chat.store.chats import StoreError
+from vllm_chat.store.journal import Journal
 from vllm_chat.store.saved import SavedChatError
 
 
@@ -39,6 +41,8 @@ class Context:
     confirm: Callable[[str], bool] | None = None
     # Reads a line without showing it (an API key), kept out of every history; None: no one.
     read_secret: Callable[[str], str] | None = None
+    # The chat store's side of this chat (store.journal); None: no store at all.
+    journal: Journal | None = None
 
 
 def counted(count: int, word: str) -> str:
@@ -133,7 +137,9 @@ def run(ctx: Context, name: str, arg: str) -> None:
         return
     try:
         entry.handler(ctx, arg)
-    except (ApiError, AttachmentError, EditorError, SavedChatError, UsageError) as exc:
+    except (
+        ApiError, AttachmentError, EditorError, SavedChatError, StoreError, UsageError
+    ) as exc:
         ctx.error(str(exc))
 
 

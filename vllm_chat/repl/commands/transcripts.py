@@ -68,8 +68,12 @@ def load_command(ctx: Context, arg: str) -> None:
         raise UsageError(f"usage: /load PATH (saved chats are in {saved.chats_dir()})")
     path = saved.locate(arg)  # the file as named, else the one in the chats folder
     loaded = saved.load(path)  # raises before anything changes
-    dropped = ctx.chat.attachments.clear()
+    if ctx.journal is not None:
+        ctx.journal.record()  # the current chat is stored as it is
     apply_saved(ctx.chat, loaded)
+    if ctx.journal is not None:
+        ctx.journal.forget_stored()  # the loaded chat is stored as a new one
+    dropped = ctx.chat.attachments.clear()
     ctx.say(
         f"loaded {counted(loaded.conversation.turns, 'turn')} from {path.absolute()}"
         + (f" · model {loaded.model}" if loaded.model else "")
