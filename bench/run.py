@@ -4,8 +4,8 @@
     .venv/bin/python bench/run.py --quick         # fewer runs and sizes (under a minute)
     .venv/bin/python bench/run.py render startup  # only these
 
-Benchmarks: render (render_cost.py), e2e, paced, startup, long (long_block.py). Exit status 0,
-or with --strict 1 when a target was missed.
+Benchmarks: render (render_cost.py), e2e, paced, startup, long (long_block.py), store.
+Exit status 0, or with --strict 1 when a target was missed.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ BENCHMARKS = {
     "paced": "paced",
     "startup": "startup",
     "long": "long_block",
+    "store": "store",
 }
 
 
