@@ -220,6 +220,7 @@ def keep_in_store(chat: Chat, settings: Settings) -> Journal:
 
     journal = Journal(chat, None if settings.private else ChatStore(), settings.url)
     chat.after_change = journal.record
+    chat.stored_chats = journal.recent_ids
     return journal
 
 

@@ -300,6 +300,23 @@ def test_save_with_no_name_writes_a_private_file_in_the_chats_folder(
     assert document["messages"] == [user("hello"), said("hello")]
 
 
+def test_export_writes_the_chat_as_markdown(server: StandinServer, capsys, tmp_path: Path) -> None:
+    chat = new_chat(server.url, system_prompt="Be brief")
+    server.push(Reply(content="Here:\n\n```python\nprint( 'x' )\n```\n"))
+    run_repl(chat, "show code\r/export notes.md\r/export -\r" + CTRL_D)
+    path = chats_dir(tmp_path) / "notes.md"
+    out = capsys.readouterr().out
+    assert f"exported 1 turn as Markdown to {path}" in out
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    assert text.startswith("# show code\n\n*model standin-model · ")
+    assert "## System\n\nBe brief\n" in text
+    assert "## 1 · You\n\nshow code\n" in text
+    # The answer exactly as it came, code and its spacing included.
+    assert "## 1 · standin-model\n\nHere:\n\n```python\nprint( 'x' )\n```\n" in text
+    assert "## 1 · You\n\nshow code" in out  # `/export -` shows the same on the screen
+
+
 def test_saved_chat_loads_into_a_new_chat(server: StandinServer, capsys, tmp_path: Path) -> None:
     first = new_chat(server.url, system_prompt="Be brief")
     keys = "/model standin-model-large\r/set top_k 5\rhello\r/save mychat\r"

@@ -885,3 +885,23 @@ def test_a_relative_xdg_data_home_falls_back_to_home(server: StandinServer, tmp_
     path = home / ".local" / "share" / "vllm-chat" / "chats.db"
     assert only_chat(path)[1] == turn("hello")
     assert not db_path(tmp_path).exists()
+
+
+def test_tab_completes_stored_chat_ids_after_open_and_delete(server: StandinServer) -> None:
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from vllm_chat.repl.prompt import SlashCompleter
+
+    quick(server, "-q", "one")
+    quick(server, "-q", "two")
+    settings = Settings(url=server.url)
+    chat = make_chat(settings)
+    journal = keep_in_store(chat, settings)
+    ids = journal.recent_ids()
+    assert len(ids) == 2
+    for typed in ("/open ", "/delete "):
+        found = SlashCompleter(chat).get_completions(Document(typed), CompleteEvent())
+        assert sorted(c.text for c in found) == sorted(ids)
+    found = SlashCompleter(chat).get_completions(Document("/open " + ids[0][:4]), CompleteEvent())
+    assert ids[0] in [c.text for c in found]

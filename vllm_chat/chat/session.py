@@ -101,6 +101,8 @@ class Chat:
     # Called after every turn, however it ended, and after commands that change the chat:
     # the session store (store.journal) writes what changed.
     after_change: Callable[[], None] = lambda: None
+    # The ids of the stored chats, latest first, for Tab completion (/open, /delete).
+    stored_chats: Callable[[], list[str]] = lambda: []
     context_tokens: int | None = None  # prompt + answer of the last turn, from its usage
     unsent: Any = None  # the message of a turn that got no answer, for /retry
     # (model, chat_template_kwargs as JSON) -> does the chat template open <think>?

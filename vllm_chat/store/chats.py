@@ -139,6 +139,9 @@ class ChatStore:
                 )
             with _suppress_readonly():
                 db.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL keeps every commit through a crash or `kill -9` (only a
+            # power cut may lose the last ones) and saves an fsync per turn: 10-20 ms on -q.
+            db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
             if version < SCHEMA:
                 self._migrate(db, version)

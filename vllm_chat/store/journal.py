@@ -31,6 +31,15 @@ class Journal:
         self._stored: list[Message] = []
         self._said: set[str] = set()
 
+    def recent_ids(self) -> list[str]:
+        """The latest stored chats' ids (none when the store cannot be read)."""
+        if self.store is None:
+            return []
+        try:
+            return [meta.id for meta in self.store.recent(50)]
+        except StoreError:
+            return []
+
     @property
     def private(self) -> bool:
         return self.store is None

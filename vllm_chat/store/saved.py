@@ -82,6 +82,15 @@ def save(chat: SavedChat, path: Path, *, overwrite: bool = False) -> None:
         ],
     }
     data = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    write_private(path, data, overwrite=overwrite, again="/save!")
+
+
+def write_private(path: Path, data: bytes, *, overwrite: bool, again: str) -> None:
+    """Write `data` to `path`, 0600, through a temporary file and a rename.
+
+    Only the chats folder is ever created; an existing file is replaced only with
+    `overwrite` (else the error names `again`, the command that would replace it).
+    """
     folder = path.parent
     try:
         if folder == chats_dir():
@@ -92,7 +101,7 @@ def save(chat: SavedChat, path: Path, *, overwrite: bool = False) -> None:
         if path.is_dir():
             raise SavedChatError(f"cannot save to {path}: it is a folder")
         if path.exists() and not overwrite:
-            raise SavedChatError(f"{path} exists; /save! {path} replaces it")
+            raise SavedChatError(f"{path} exists; {again} {path} replaces it")
         fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}-")
     except OSError as exc:
         raise SavedChatError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import time
 
+from vllm_chat.chat.session import Chat
 from vllm_chat.repl.commands.registry import Context, UsageError, command, counted
 from vllm_chat.store.chats import ChatMeta
 from vllm_chat.store.journal import Journal
@@ -56,7 +57,11 @@ def _find(journal: Journal, query: str) -> ChatMeta:
     return meta
 
 
-@command("open", "switch to a stored chat", usage="/open ID|WORDS")
+def _chat_ids(chat: Chat) -> list[str]:
+    return chat.stored_chats()
+
+
+@command("open", "switch to a stored chat", usage="/open ID|WORDS", arguments=_chat_ids)
 def open_command(ctx: Context, arg: str) -> None:
     if not arg:
         raise UsageError("usage: /open ID|WORDS (/chats lists the chats)")
@@ -110,7 +115,9 @@ def fork_command(ctx: Context, arg: str) -> None:
     ctx.say(f"forked chat {old} into {new} ({kept}); the original stays as it was")
 
 
-@command("delete", "delete a stored chat (asks first)", usage="/delete [ID]")
+@command(
+    "delete", "delete a stored chat (asks first)", usage="/delete [ID]", arguments=_chat_ids
+)
 def delete_command(ctx: Context, arg: str) -> None:
     journal = _journal(ctx)
     assert journal.store is not None

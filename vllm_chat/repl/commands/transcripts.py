@@ -108,3 +108,38 @@ def _sendable(chat: Chat, values: dict[str, object]) -> dict[str, object]:
         else:
             kept[name] = value
     return kept
+
+
+@command(
+    "export",
+    "write the chat as Markdown (to a file, or - for the screen)",
+    usage="/export [PATH|-]",
+    takes_path=True,
+)
+def export_command(ctx: Context, arg: str) -> None:
+    """The chat as Markdown: to `arg`, to stdout for `-`, else a new file in the chats folder."""
+    from vllm_chat.store.chats import title_of
+    from vllm_chat.store.export import markdown
+
+    chat = ctx.chat
+    first = next((m.content for m in chat.conversation.messages if m.role == "user"), "")
+    journal = ctx.journal
+    meta = journal.meta if journal is not None else None
+    text = markdown(
+        chat.conversation,
+        title=meta.title if meta else title_of(first),
+        model=chat.model,
+        url=chat.client.base_url,
+        chat_id=meta.id if meta else None,
+    )
+    if arg == "-":
+        ctx.say(text.rstrip("\n"))
+        return
+    path = saved.resolve(arg or None).with_suffix(".md")
+    asking = ctx.confirm or (lambda question: False)
+    if path.is_file() and not asking(f"{path} exists; replace it? [y/N] "):
+        ctx.say(f"not exported: {path} exists")
+        return
+    saved.write_private(path, text.encode("utf-8"), overwrite=True, again="/export")
+    ctx.say(f"exported {counted(chat.conversation.turns, 'turn')} as Markdown to {path.absolute()}")
+
