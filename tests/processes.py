@@ -95,3 +95,20 @@ def unprivileged() -> tuple[list[str], int, int] | None:
     if runuser := shutil.which("runuser"):
         return [runuser, "-u", "nobody", "--"], uid, gid
     return None
+
+
+def unprivileged_or_skip() -> tuple[list[str], int, int]:
+    """`unprivileged()`, checked to run the command; else the test is skipped, saying why."""
+    import subprocess
+
+    import pytest
+
+    user = unprivileged()
+    if user is None:
+        pytest.skip("root, and neither setpriv nor runuser to run as another user")
+    prefix, uid, _ = user
+    if prefix:
+        reach = [*prefix, *vllm_chat("--version")]
+        if subprocess.run(argv(reach), capture_output=True, cwd=ROOT, timeout=30).returncode:
+            pytest.skip(f"uid {uid} cannot run {sys.executable} on {ROOT}: not readable to all")
+    return user

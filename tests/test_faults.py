@@ -17,7 +17,6 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ import pexpect
 import pytest
 
 from tests.ports import release
-from tests.processes import argv, spawn_pty, unprivileged, vllm_chat
+from tests.processes import argv, spawn_pty, unprivileged_or_skip, vllm_chat
 from tests.repl.test_repl import CTRL_D, dead_port, drive, new_chat
 from tests.standin import Reply, StandinServer, vllm_error
 from tests.test_cli import ROOT, run_cli, wait_for
@@ -551,14 +550,7 @@ def user_home(children: list[pexpect.spawn]) -> Iterator[UserHome]:
 
     Its home is made under the system's temporary folder, as pytest's is private to root.
     """
-    user = unprivileged()
-    if user is None:
-        pytest.skip("root, and neither setpriv nor runuser to run as another user")
-    prefix, uid, gid = user
-    if prefix:
-        reach = [*prefix, *vllm_chat("--version")]
-        if subprocess.run(argv(reach), capture_output=True, cwd=ROOT, timeout=30).returncode:
-            pytest.skip(f"uid {uid} cannot run {sys.executable} on {ROOT}: not readable to all")
+    prefix, uid, gid = unprivileged_or_skip()
     folder = Path(tempfile.mkdtemp(prefix="vllm-chat-home-"))
     env = {
         **os.environ,

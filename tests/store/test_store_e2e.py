@@ -28,7 +28,7 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from tests.processes import argv, spawn_pty, unprivileged, vllm_chat
+from tests.processes import argv, spawn_pty, unprivileged_or_skip, vllm_chat
 from tests.repl.test_commands_e2e import toolbar, type_line
 from tests.standin import Reply, StandinServer
 from tests.test_cli import ROOT, run_cli
@@ -835,14 +835,7 @@ class Stranger:
 
 @pytest.fixture
 def stranger() -> Iterator[Stranger]:
-    user = unprivileged()
-    if user is None:
-        pytest.skip("root, and neither setpriv nor runuser to run as another user")
-    prefix, uid, gid = user
-    if prefix:
-        reach = [*prefix, *vllm_chat("--version")]
-        if subprocess.run(argv(reach), capture_output=True, cwd=ROOT, timeout=30).returncode:
-            pytest.skip(f"uid {uid} cannot run {vllm_chat()[0]} on {ROOT}: not readable to all")
+    prefix, uid, gid = unprivileged_or_skip()
     home = Path(tempfile.mkdtemp(prefix="vllm-chat-store-"))  # pytest's is private to root
     env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
            "XDG_CONFIG_HOME": str(home / "config")}  # fmt: skip

@@ -19,19 +19,11 @@ from rich.segment import Segment
 
 from vllm_chat.render.cells import widest
 from vllm_chat.render.markdown import line_text
+from vllm_chat.render.text import common_prefix
 
 HIDE_CURSOR = "\x1b[?25l"
 SHOW_CURSOR = "\x1b[?25h"
 ERASE_LINE = "\x1b[2K"
-
-
-def _common_prefix(old: list[str], new: list[str]) -> int:
-    count = 0
-    for before, after in zip(old, new, strict=False):
-        if before != after:
-            break
-        count += 1
-    return count
 
 
 def _erase_rows(rows: int) -> str:
@@ -71,7 +63,7 @@ class LiveRegion:
         if live and not self._cursor_hidden:
             out.append(HIDE_CURSOR)
             self._cursor_hidden = True
-        keep = _common_prefix(self._shown, target) if columns == self._columns else 0
+        keep = common_prefix(self._shown, target) if columns == self._columns else 0
         if keep == len(self._shown) == len(target):  # the same lines: only the top moves
             out.append("\n" * len(final))
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from typing import TextIO
 
 from vllm_chat.render.environment import Environment
@@ -103,3 +104,13 @@ def unexpected(exc: BaseException) -> str:
     return (
         f"unexpected {type(exc).__name__}: {exc} (please report it; VLLM_CHAT_DEBUG=1 shows where)"
     )
+
+
+def common_prefix(old: Sequence[object], new: Sequence[object]) -> int:
+    """How many items `old` and `new` share from their start."""
+    count = 0
+    for before, after in zip(old, new, strict=False):
+        if before != after:
+            break
+        count += 1
+    return count

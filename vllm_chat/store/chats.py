@@ -24,6 +24,7 @@ from typing import Any
 
 from vllm_chat.chat.conversation import Message
 from vllm_chat.config.settings import data_dir
+from vllm_chat.render.text import common_prefix
 
 SCHEMA = 1
 BUSY_TIMEOUT_MS = 3000
@@ -198,7 +199,7 @@ class ChatStore:
         the database is no longer `stored` (another vllm-chat wrote to it meanwhile),
         raise `ChatChanged` and write nothing.
         """
-        keep = _common_prefix(messages, stored)
+        keep = common_prefix(messages, stored)
         with self._writing() as db:
             row = db.execute("SELECT 1 FROM chats WHERE id = ?", (meta.id,)).fetchone()
             if row is None:
@@ -401,15 +402,6 @@ def _suppress_readonly() -> Iterator[None]:
     except sqlite3.OperationalError as exc:
         if "readonly" not in str(exc):
             raise
-
-
-def _common_prefix(messages: Sequence[Message], stored: Sequence[Message]) -> int:
-    count = 0
-    for ours, theirs in zip(messages, stored, strict=False):
-        if ours != theirs:
-            break
-        count += 1
-    return count
 
 
 def _escaped(text: str) -> str:
