@@ -36,6 +36,9 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    # Prompt tokens served from the prefix cache (`prompt_tokens_details.cached_tokens`),
+    # when the server says; vLLM does with --enable-prompt-tokens-details.
+    cached_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,9 @@ def usage_of(usage: dict[str, Any]) -> Usage:
     prompt = int_or_none(usage.get("prompt_tokens")) or 0
     completion = int_or_none(usage.get("completion_tokens")) or 0
     total = int_or_none(usage.get("total_tokens")) or prompt + completion
-    return Usage(prompt, completion, total)
+    details = usage.get("prompt_tokens_details")
+    cached = int_or_none(details.get("cached_tokens")) if isinstance(details, dict) else None
+    return Usage(prompt, completion, total, cached)
 
 
 def int_or_none(value: Any) -> int | None:

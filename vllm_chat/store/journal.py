@@ -187,6 +187,8 @@ class Journal:
                 "completion_tokens": stats.usage.completion_tokens,
                 "total_tokens": stats.usage.total_tokens,
             }
+            if stats.usage.cached_tokens is not None:
+                figures["usage"]["cached_tokens"] = stats.usage.cached_tokens
         return {len(messages) - 1: figures}
 
     def _say(self, text: str, kind: str = "warn") -> None:
