@@ -29,6 +29,7 @@ class Journal:
         self.url = url
         self.meta: ChatMeta | None = None
         self._stored: list[Message] = []
+        self._snapshot: tuple[Any, ...] | None = None  # the stored chat's url, model, ...
         self._said: set[str] = set()
 
     def recent_ids(self) -> list[str]:
@@ -159,7 +160,7 @@ class Journal:
         return (meta.url, meta.model, meta.system_prompt, sorted(meta.sampling.items()))
 
     def _meta_changed(self, meta: ChatMeta) -> bool:
-        return self._meta_fields(meta) != getattr(self, "_snapshot", None)
+        return self._meta_fields(meta) != self._snapshot
 
     @staticmethod
     def _fork_meta(meta: ChatMeta) -> ChatMeta:
