@@ -86,7 +86,7 @@ def build(path: Path, chats: int, messages_per_chat: int) -> None:
             text = " ".join(rng.choices(words, cum_weights=weights, k=rng.randint(30, 80)))
             role = "user" if seq % 2 == 0 else "assistant"
             row = db.execute(
-                "INSERT INTO messages VALUES (?, ?, ?, ?, 0, NULL, ?)",
+                "INSERT INTO messages VALUES (?, ?, ?, ?, 0, NULL, ?, NULL)",
                 (chat_id, seq, role, f'"{text}"', when),
             )
             if store.has_fts:

@@ -139,6 +139,11 @@ class Reply:
     """After the content, send a LiteLLM gateway's in-stream error event with this message
     and end the body there, as LiteLLM does: no finish reason, no usage, no [DONE]."""
     finish_reason: str = "stop"
+    tool_calls: list[tuple[str, str]] = field(default_factory=list)
+    """(name, arguments) of tool calls streamed after the content, as vLLM streams them: a
+    first delta with the call's id, type, index and name, then the arguments in pieces of
+    ``tool_chunk_chars`` (vLLM's hermes parser: a few characters each)."""
+    tool_chunk_chars: int = 1
     usage: bool | None = None
     """None: usage chunk iff the request had ``stream_options.include_usage``; bools force it."""
     hang: float = 0.0
@@ -604,6 +609,12 @@ class _Handler(BaseHTTPRequestHandler):
         # vLLM 0.32 sends no `tool_calls` when there are none (tests/vllm/samples).
         message: dict[str, Any] = {"role": "assistant", "content": content}
         message[reply.reasoning_field] = reasoning
+        if reply.tool_calls:
+            message["tool_calls"] = [
+                {"id": f"chatcmpl-tool-{i}", "type": "function",
+                 "function": {"name": name, "arguments": arguments}}
+                for i, (name, arguments) in enumerate(reply.tool_calls)
+            ]  # fmt: skip
         payload: dict[str, Any] = {
             "id": f"chatcmpl-{self.server.standin._next_id()}",
             "object": "chat.completion",
@@ -713,6 +724,7 @@ class _Handler(BaseHTTPRequestHandler):
         # which has no text) comes in a chunk of its own with an empty delta.
         ends_well = reply.stream_error is None and reply.gateway_error is None
         ends_well = ends_well and reply.cut_after is None and finish == "length"
+        ends_well = ends_well and not reply.tool_calls
         finished = False
         for index, (key, text) in enumerate(deltas):
             if key == "content":
@@ -735,6 +747,14 @@ class _Handler(BaseHTTPRequestHandler):
         if cut_now():
             self._cut()
             return
+        for index, (name, arguments) in enumerate(reply.tool_calls):
+            head = {"id": f"chatcmpl-tool-{chunk_id[9:]}{index}", "type": "function",
+                    "index": index, "function": {"name": name}}  # fmt: skip
+            send(chunk(choice({"content": None, "tool_calls": [head]})))
+            for piece in _pieces(arguments, reply.tool_chunk_chars):
+                self._pause(reply.delay)
+                call = {"index": index, "function": {"arguments": piece}}
+                send(chunk(choice({"content": None, "tool_calls": [call]})))
         if bad_at is not None:
             send("{not json")
         if reply.gateway_error is not None:

@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from vllm_chat.chat.session import Chat
     from vllm_chat.render.plain import Renderer
     from vllm_chat.repl.prompt import Repl
-    from vllm_chat.store.chats import ChatMeta
-    from vllm_chat.store.journal import Journal
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_READER_GONE = 141  # as for a filter killed by SIGPIPE (128 + 13): `yes | head -1`
@@ -210,104 +208,18 @@ def resume(chat: Chat, settings: Settings) -> int | None:
     return None
 
 
-def keep_in_store(chat: Chat, settings: Settings) -> Journal:
-    """The chat store's side of `chat`: every turn stored as it ends (nothing if private).
-
-    The database is opened at the first turn's end, after the request was sent.
-    """
-    from vllm_chat.store.chats import ChatStore
-    from vllm_chat.store.journal import Journal
-
-    journal = Journal(chat, None if settings.private else ChatStore(), settings.url)
-    chat.after_change = journal.record
-    chat.stored_chats = journal.recent_ids
-    return journal
-
-
-def keep_in_store_later(chat: Chat, settings: Settings) -> None:
-    """`keep_in_store` at the first turn's end: `-q` loads no SQLite before its request."""
-
-    def first_change() -> None:
-        keep_in_store(chat, settings).record()
-
-    chat.after_change = first_change
-
-
-def continue_stored(
-    chat: Chat,
-    journal: Journal,
-    settings: Settings,
-    pick: Callable[[list[ChatMeta]], ChatMeta | None] | None = None,
-) -> int | None:
-    """`-c`, `-r QUERY` (or `-r` with `pick`): carry on a stored chat; None, or the exit
-    code (with one line).
-
-    The flags of this run (model, system prompt, sampling) win over the chat's. A chat
-    whose model the server no longer lists goes on with the server's first model.
-    """
-    if settings.resume is None and not (settings.pick and pick):
+def give_tools(chat: Chat, settings: Settings) -> int | None:
+    """`--tools FILE`: the definitions sent with each request; None, or exit 2 (one line)."""
+    if settings.tools_file is None:
         return None
-    from vllm_chat.store.chats import ChatStore, StoreError
+    from vllm_chat.chat.tools import ToolsError, load_tools
 
-    store = journal.store or ChatStore()  # --private reads, and writes nothing
-    query = settings.resume
     try:
-        if journal.store is None and not store.path.exists():
-            meta = None  # nothing is stored, and --private must not make the file to see it
-        elif pick is not None and settings.pick:
-            recent = store.recent(500)
-            if not recent:
-                chat.report("no chats are stored yet: this one is new", kind="info")
-                return None
-            meta = pick(recent)
-            if meta is None:
-                chat.report("no chat chosen: this one is new", kind="info")
-                return None
-        else:
-            meta = store.find(query) if query else store.latest()
-    except StoreError as exc:
-        chat.report(f"{exc}; starting a new chat", kind="warn")
-        journal.unusable(exc, shown=True)  # not said again at the first turn's end
-        return None
-    if meta is None:
-        if query:
-            chat.report(f"no stored chat matches {query!r}", kind="error")
-            return EXIT_USAGE if chat.mode == "quick" else None
-        chat.report("no chat to continue yet: this one is new", kind="info")
-        return None
-    reading, journal.store = journal.store, store
-    try:
-        journal.open(meta, keep_model=bool(settings.model))
-    except StoreError as exc:
-        chat.report(f"{exc}; starting a new chat", kind="warn")
-        journal.unusable(exc, shown=True)  # not said again at the first turn's end
-        return None
-    finally:
-        journal.store = reading
-    chat.sampling.update(settings.sampling)
-    if settings.system_prompt is not None:
-        chat.conversation.system_prompt = settings.system_prompt
-    _check_stored_model(chat, meta, settings.url)
+        chat.tools = load_tools(settings.tools_file)
+    except ToolsError as exc:
+        chat.report(str(exc), kind="error")
+        return EXIT_USAGE
     return None
-
-
-def _check_stored_model(chat: Chat, meta: ChatMeta, url: str) -> None:
-    """A resumed chat's model the server no longer lists: say so, go on with its first."""
-    from vllm_chat.client.errors import ApiError
-
-    if not chat.model or chat.model != meta.model:
-        return
-    try:
-        names = chat.model_ids()
-    except ApiError:
-        return  # the turn will say what is wrong with the server
-    if chat.model not in names:
-        chat.report(
-            f"model {chat.model} of chat {meta.id} is not on {url}; going on with "
-            f"{names[0] if names else 'the first model it lists'}",
-            kind="warn",
-        )
-        chat.model = None
 
 
 # ---- the two modes ------------------------------------------------------------------------
@@ -328,7 +240,9 @@ def run_quick(settings: Settings, message: str, env: Environment | None = None) 
     chat = make_chat(settings, env)
     chat.mode = "quick"
     try:
-        failed = resume(chat, settings)
+        failed = give_tools(chat, settings) or resume(chat, settings)
+        from vllm_chat.store.resume import continue_stored, keep_in_store, keep_in_store_later
+
         if failed is None and settings.resume is not None:
             failed = continue_stored(chat, keep_in_store(chat, settings), settings)
         elif failed is None:
@@ -336,6 +250,11 @@ def run_quick(settings: Settings, message: str, env: Environment | None = None) 
         if failed is not None:
             return failed
         chat.send(message)
+        if chat.last_tool_calls:  # for scripts: one JSON line per call, to run and answer
+            from vllm_chat.chat.tools import call_line
+
+            env.stdout.write("".join(call_line(call) + "\n" for call in chat.last_tool_calls))
+            env.stdout.flush()
     except ApiError as exc:
         chat.report(str(exc), kind="error")
         return EXIT_FAILURE
@@ -401,8 +320,10 @@ def _start_session(settings: Settings, env: Environment) -> tuple[Repl | None, i
     from vllm_chat.client.errors import ApiError
 
     chat = make_chat(settings, env)
+    from vllm_chat.store.resume import continue_stored, keep_in_store
+
     journal = keep_in_store(chat, settings)
-    failed = resume(chat, settings)
+    failed = give_tools(chat, settings) or resume(chat, settings)
     if failed is None:
         from vllm_chat.repl.picker import pick_chat
 

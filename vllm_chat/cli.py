@@ -100,19 +100,20 @@ def build_parser() -> argparse.ArgumentParser:
         "and piped stdin is appended to MESSAGE",
     )
     chat.add_argument("--load", metavar="PATH", help="resume the chat saved in this file")
-    chat.add_argument(
-        "-c", "--continue", dest="continue_chat", action="store_true",
-        help="continue the most recent chat (with -q: add one turn to it)",
-    )
-    chat.add_argument(
-        "-r", "--resume", nargs="?", const="", metavar="QUERY",
-        help="continue the chat whose id starts with QUERY, else the best match of its "
-        "words; without QUERY, pick one from a list",
-    )
-    chat.add_argument(
-        "--private", action="store_true",
-        help="keep nothing of this run in the chat store (also VLLM_CHAT_PRIVATE=1)",
-    )
+    for flags, options, text in (
+        (("-c", "--continue"), dict(dest="continue_chat", action="store_true"),
+         "continue the most recent chat (with -q: add one turn to it)"),
+        (("-r", "--resume"), dict(nargs="?", const="", metavar="QUERY"),
+         "continue the chat whose id starts with QUERY, else the best match of its words; "
+         "without QUERY, pick one from a list"),
+        (("--private",), dict(action="store_true"),
+         "keep nothing of this run in the chat store (also VLLM_CHAT_PRIVATE=1)"),
+        (("--tools",), dict(metavar="FILE", type=Path),
+         "send the tool definitions in this JSON file (a list, OpenAI's format) with each request"),
+        (("--tool-choice",), dict(metavar="CHOICE"),
+         "auto, none, required, or a tool's name (sent as tool_choice)"),
+    ):  # fmt: skip
+        chat.add_argument(*flags, help=text, **options)
     chat.add_argument(
         "--stats",
         action=argparse.BooleanOptionalAction,

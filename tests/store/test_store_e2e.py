@@ -33,10 +33,11 @@ from tests.repl.test_commands_e2e import toolbar, type_line
 from tests.standin import Reply, StandinServer
 from tests.test_cli import ROOT, run_cli
 from tests.test_e2e import COLUMNS, ROWS, Terminal
-from vllm_chat.app import continue_stored, keep_in_store, make_chat
+from vllm_chat.app import make_chat
 from vllm_chat.config.settings import Settings
 from vllm_chat.repl.prompt import Repl
 from vllm_chat.store.journal import Journal
+from vllm_chat.store.resume import continue_stored, keep_in_store
 
 CTRL_D = "\x04"
 SLOW = "lorem ipsum " * 60  # 180 pieces, 50 ms apart: seconds of answer to interrupt

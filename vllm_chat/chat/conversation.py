@@ -8,12 +8,26 @@ from typing import Any
 
 @dataclass
 class Message:
-    role: str  # "user" or "assistant"
+    role: str  # "user", "assistant" or "tool"
     content: Any  # str, or a list of OpenAI content parts
     partial: bool = False  # an answer cut short (interrupted or connection lost)
+    # An answer's tool calls, as received: [{"id", "type": "function", "function":
+    # {"name", "arguments"}}] (arguments the exact string streamed).
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None  # a "tool" message: the call it answers
 
     def as_request(self) -> dict[str, Any]:
+        if self.role == "tool":
+            return {"role": "tool", "tool_call_id": self.tool_call_id, "content": self.content}
+        if self.tool_calls:
+            return {"role": self.role, "content": self.content or None,
+                    "tool_calls": self.tool_calls}  # fmt: skip
         return {"role": self.role, "content": self.content}
+
+
+def call_name(call: dict[str, Any]) -> str:
+    function = call.get("function") or {}
+    return str(function.get("name") or "?")
 
 
 @dataclass
@@ -26,8 +40,29 @@ class Conversation:
     def add_user(self, content: Any) -> None:
         self.messages.append(Message("user", content))
 
-    def add_assistant(self, content: str, *, partial: bool = False) -> None:
-        self.messages.append(Message("assistant", content, partial))
+    def add_assistant(
+        self,
+        content: str,
+        *,
+        partial: bool = False,
+        tool_calls: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.messages.append(Message("assistant", content, partial, tool_calls or None))
+
+    def add_tool_result(self, call_id: str, content: str) -> None:
+        self.messages.append(Message("tool", content, tool_call_id=call_id))
+
+    def pending_tool_calls(self) -> list[dict[str, Any]]:
+        """The last answer's tool calls that have no result yet, in their order."""
+        answered: set[str] = set()
+        for message in reversed(self.messages):
+            if message.role == "tool" and message.tool_call_id:
+                answered.add(message.tool_call_id)
+            elif message.role == "assistant":
+                return [c for c in message.tool_calls or [] if c.get("id") not in answered]
+            else:
+                return []
+        return []
 
     def drop_unanswered(self) -> None:
         """Forget a trailing user message whose answer never came."""
@@ -44,8 +79,11 @@ class Conversation:
         return []
 
     def last_answer(self) -> Message | None:
-        if self.messages and self.messages[-1].role == "assistant":
-            return self.messages[-1]
+        for message in reversed(self.messages):
+            if message.role == "assistant":
+                return message
+            if message.role == "user":
+                return None
         return None
 
     def reset(self) -> None:

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from vllm_chat.chat.attachments import Attachments
 from vllm_chat.chat.conversation import Conversation
 from vllm_chat.chat.think import prompt_opens_think
+from vllm_chat.chat.tools import describe_call
 from vllm_chat.chat.turn import Turn, TurnResult, TurnStats
 from vllm_chat.client.api import Client
 from vllm_chat.client.errors import ApiError, HTTPStatusError, StreamError
@@ -98,6 +99,8 @@ class Chat:
     attachments: Attachments = field(default_factory=Attachments)
     last_stats: TurnStats | None = None
     last_finish: str | None = None  # the last answer's finish reason
+    last_tool_calls: list[dict[str, Any]] = field(default_factory=list)  # the last answer's
+    tools: list[dict[str, Any]] | None = None  # tool definitions sent with each request
     # Called after every turn, however it ended, and after commands that change the chat:
     # the session store (store.journal) writes what changed.
     after_change: Callable[[], None] = lambda: None
@@ -190,13 +193,16 @@ class Chat:
 
     def request_body(self) -> dict[str, Any]:
         """What the next turn sends: the parameters, the model, the whole conversation."""
-        return {
+        body = {
             **self.sampling,  # first: the keys below are vllm-chat's own
             "model": self.ensure_model(),
             "messages": self.conversation.request_messages(),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if self.tools:
+            body["tools"] = self.tools
+        return body
 
     def send(self, text: Any) -> str:
         """Send a message (with any pending attachments) and stream the answer.
@@ -210,6 +216,10 @@ class Chat:
         content = self.attachments.content(text) if isinstance(text, str) else text
         self.attachments.clear()  # they travel in this message (kept in `unsent` if it fails)
         return self._turn(content)
+
+    def answer_tools(self) -> str:
+        """Send the conversation on after the tool results: the model's next answer."""
+        return self._turn(None)
 
     def retry(self) -> str:
         """Send the last user message again, replacing its answer."""
@@ -247,7 +257,8 @@ class Chat:
     def _run_turn(self, content: Any) -> str:
         """Add the message, stream its answer (a `Turn`), and record how it went."""
         self.unsent = None
-        self.conversation.add_user(content)
+        if content is not None:  # None: the tool results were the last messages added
+            self.conversation.add_user(content)
         try:
             body = self.request_body()
         except BaseException:
@@ -286,7 +297,10 @@ class Chat:
             # The template opens <think>, yet the model answered without closing it:
             # from now on its answers start as answers (the server's word was wrong).
             self.think_templates[template_key] = False
-        self.conversation.add_assistant(result.text)
+        self.last_tool_calls = result.tool_calls
+        self.conversation.add_assistant(result.text, tool_calls=self.last_tool_calls)
+        if self.mode == "repl":
+            self._show_calls(self.last_tool_calls)
         if result.stats.usage is not None:
             self.context_tokens = result.stats.usage.total_tokens
         if result.note:
@@ -295,10 +309,20 @@ class Chat:
             self.report(result.stats.line(), kind="info")
         return result.text
 
+    def _show_calls(self, calls: list[dict[str, Any]]) -> None:
+        """Each tool call the answer made; arguments that are not JSON are flagged."""
+        for call in calls:
+            text, valid = describe_call(call)
+            self.report(text, kind="info")
+            if not valid:
+                self.report("those arguments are not valid JSON: shown as received", kind="warn")
+
     def _record_failure(self, content: Any, result: TurnResult, error: BaseException) -> NoReturn:
         """Keep what arrived (or the message, for /retry); raise the error, explained."""
-        if result.text:
-            self.conversation.add_assistant(result.text, partial=True)
+        if result.text or result.calls:
+            calls = result.tool_calls
+            self.conversation.add_assistant(result.text, partial=True, tool_calls=calls)
+            self._show_calls(calls)
         else:
             self._forget_unanswered(content)
         if isinstance(error, StreamError) and result.text:

@@ -11,12 +11,19 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vllm_chat.chat.answer import AnswerStream
 from vllm_chat.client.api import Client
-from vllm_chat.client.events import BadEvent, ContentDelta, Finish, ReasoningDelta, Usage
+from vllm_chat.client.events import (
+    BadEvent,
+    ContentDelta,
+    Finish,
+    ReasoningDelta,
+    ToolCallDelta,
+    Usage,
+)
 from vllm_chat.render.environment import Environment
 from vllm_chat.render.plain import Renderer
 from vllm_chat.render.terminal import quiet_input
@@ -111,6 +118,27 @@ class TurnResult:
     never_closed_think: bool = False  # the template opened <think>, the answer never closed it
     note: str | None = None  # how a finished answer ended, if worth a line (see ending_note)
     error: BaseException | None = None  # Ctrl-C, a failure or a bug that ended it early
+    # The tool calls the answer made, by index, as they were streamed (see add_tool_delta).
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def add_tool_delta(self, delta: ToolCallDelta) -> None:
+        call = self.calls.setdefault(
+            delta.index, {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
+        )
+        if delta.id and not call["id"]:
+            call["id"] = delta.id
+        if delta.name:
+            call["function"]["name"] += delta.name
+        call["function"]["arguments"] += delta.arguments
+
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """The calls in index order; one without an id gets `call_N` (some servers send none)."""
+        calls = []
+        for index in sorted(self.calls):
+            call = self.calls[index]
+            calls.append({**call, "id": call["id"] or f"call_{index}"})
+        return calls
 
 
 @dataclass
@@ -177,6 +205,10 @@ class Turn:
                     else:
                         result.saw_words = True
                         answer.reasoning(event.text)
+                elif isinstance(event, ToolCallDelta):
+                    stats.note_delta(time.perf_counter())
+                    result.saw_words = True
+                    result.add_tool_delta(event)
                 elif isinstance(event, Usage):
                     stats.usage = event
                 elif isinstance(event, BadEvent) and not warned_bad_event:

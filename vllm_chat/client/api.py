@@ -36,6 +36,7 @@ from vllm_chat.client.events import (
     int_or_none,
     parse_chunk,
     payloads,
+    tool_call_deltas,
     usage_of,
 )
 from vllm_chat.client.hints import PLAIN_TO_TLS_BODIES, connect_failure, hint, is_local
@@ -414,6 +415,7 @@ def _events_from_completion(response: requests.Response) -> Iterator[StreamEvent
         yield ReasoningDelta(reasoning)
     if isinstance(content, str) and content:
         yield ContentDelta(content)
+    yield from tool_call_deltas(message.get("tool_calls"))
     yield Finish(choice.get("finish_reason") or "stop")
     if isinstance(payload.get("usage"), dict):
         yield usage_of(payload["usage"])

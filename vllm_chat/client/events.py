@@ -42,6 +42,16 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of tool call `index`: its id and name come first, its arguments in pieces."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(frozen=True)
 class Finish:
     reason: str
 
@@ -53,7 +63,7 @@ class BadEvent:
     payload: str
 
 
-StreamEvent = ContentDelta | ReasoningDelta | Usage | Finish | BadEvent
+StreamEvent = ContentDelta | ReasoningDelta | ToolCallDelta | Usage | Finish | BadEvent
 
 
 def parse_chunk(payload: str, headers: Mapping[str, str] | None = None) -> list[StreamEvent]:
@@ -84,12 +94,37 @@ def parse_chunk(payload: str, headers: Mapping[str, str] | None = None) -> list[
             events.append(ReasoningDelta(reasoning))
         if isinstance(delta.get("content"), str) and delta["content"]:
             events.append(ContentDelta(delta["content"]))
+        events += tool_call_deltas(delta.get("tool_calls"))
         if choice.get("finish_reason"):
             events.append(Finish(str(choice["finish_reason"])))
     usage = chunk.get("usage")
     if isinstance(usage, dict):
         events.append(usage_of(usage))
     return events
+
+
+def tool_call_deltas(calls: Any) -> list[ToolCallDelta]:
+    """The `tool_calls` of a delta (or of a whole message) as events, in their order."""
+    if not isinstance(calls, list):
+        return []
+    found = []
+    for position, call in enumerate(calls):
+        if not isinstance(call, dict):
+            continue
+        function: dict[str, Any] = call.get("function") or {}
+        if not isinstance(function, dict):
+            function = {}
+        index = int_or_none(call.get("index"))
+        arguments = function.get("arguments")
+        found.append(
+            ToolCallDelta(
+                position if index is None else index,
+                call["id"] if isinstance(call.get("id"), str) else None,
+                function["name"] if isinstance(function.get("name"), str) else None,
+                arguments if isinstance(arguments, str) else "",
+            )
+        )
+    return found
 
 
 def payloads(chunks: Iterator[bytes]) -> Iterator[str]:

@@ -23,7 +23,7 @@ from vllm_chat.config.defaults import (
     RESERVED_BODY_KEYS,
 )
 from vllm_chat.config.file import Config, ConfigError, load, merge_body
-from vllm_chat.config.sampling import flag_value, misplaced, problem
+from vllm_chat.config.sampling import flag_value, misplaced, problem, tool_choice
 from vllm_chat.config.settings import (
     Settings,
     code_theme_problem,
@@ -148,6 +148,8 @@ def settings_from_args(args: argparse.Namespace, config: Config | None = None) -
     sampling.update((name, config.values[name]) for name in names if name in config.values)
     if args.extra_body:
         sampling = merge_body(sampling, args.extra_body)
+    if args.tool_choice:
+        sampling["tool_choice"] = tool_choice(args.tool_choice)
     flags = {name: getattr(args, name) for name in names}
     sampling.update((name, value) for name, value in flags.items() if value is not None)
     no_history = _first(
@@ -178,5 +180,6 @@ def settings_from_args(args: argparse.Namespace, config: Config | None = None) -
                        default=False),
         resume="" if args.continue_chat else (args.resume or None),
         pick=args.resume == "",
+        tools_file=args.tools,
         config_file=config.path,
     )

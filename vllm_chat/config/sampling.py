@@ -146,3 +146,13 @@ def misplaced(name: str, via: str) -> str | None:
     else:
         reason = "the server's address is not part of a request"
     return f"{name} is not a request parameter: {reason}; {_POINTERS[kind][via]}"
+
+
+TOOL_CHOICES = ("auto", "none", "required")
+
+
+def tool_choice(text: str) -> str | dict[str, Any]:
+    """`--tool-choice`: auto, none, required, or a function's name."""
+    if text in TOOL_CHOICES:
+        return text
+    return {"type": "function", "function": {"name": text}}

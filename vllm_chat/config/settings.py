@@ -42,6 +42,7 @@ class Settings:
     private: bool = False  # keep nothing in the chat store this run
     resume: str | None = None  # -c: "" (the latest chat); -r QUERY: QUERY; -r: None + pick
     pick: bool = False  # -r without QUERY: choose the chat from a list
+    tools_file: Path | None = None  # --tools: tool definitions sent with each request
     config_file: Path | None = None  # the config file that was read, if any
 
     def __repr__(self) -> str:  # keep the key out of any accidental print or traceback

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TextIO
@@ -21,6 +21,7 @@ from prompt_toolkit.layout import ConditionalContainer, Window, walk
 from prompt_toolkit.output import Output
 from prompt_toolkit.renderer import CPR_Support
 
+from vllm_chat.chat.conversation import call_name
 from vllm_chat.chat.session import Chat, NoModelError
 from vllm_chat.client.errors import ApiError, HTTPStatusError, RequestTimeout, ServerUnreachable
 from vllm_chat.render.environment import Environment
@@ -35,6 +36,8 @@ __all__ = ["EXIT_HINT", "Repl", "SlashCompleter", "failure_word"]
 
 PROMPT_FAILURES = 3  # the prompt itself failing this many times in a row ends the session
 
+
+PROMPT = FormattedText([("bold", "> ")])
 
 class SlashCompleter(Completer):
     """Completes command names after `/`, and a command's arguments after it."""
@@ -147,7 +150,7 @@ class Repl:
         self.model_problem: str | None = None  # why the model list failed, for the toolbar
         self._block = BlockState()
         self.session: PromptSession[str] = PromptSession(
-            message=FormattedText([("bold", "> ")]),
+            message=PROMPT,
             multiline=True,
             prompt_continuation=_continuation,
             history=open_history(history_file),
@@ -275,7 +278,7 @@ class Repl:
             self._block.open = False
             try:
                 self._feed_typeahead()
-                line = self.session.prompt()
+                line = self.session.prompt(message=self.prompt_message())
             except EOFError:
                 return 0
             except KeyboardInterrupt:
@@ -317,12 +320,30 @@ class Repl:
             except commands.ExitRequested:
                 return False
             return True
+        pending = self.chat.conversation.pending_tool_calls()
+        if pending:  # the line is the first waiting call's result
+            self.chat.conversation.add_tool_result(pending[0]["id"], text)
+            if len(pending) == 1:  # every call answered: the model goes on
+                self._converse(self.chat.answer_tools)
+            return True
+        self._converse(lambda: self.chat.send(commands.message_text(text)))
+        return True
+
+    def _converse(self, turn: Callable[[], object]) -> None:
+        """Run a turn; a failure is one line, Ctrl-C just brings the prompt back."""
         try:
-            self.chat.send(commands.message_text(text))
+            turn()
         except KeyboardInterrupt:
             pass  # the renderer marked the answer [interrupted]; the prompt comes back
         except ApiError as exc:
             if self.chat.model is None:  # the model list failed (again)
                 self.model_problem = failure_word(exc)
             self.error(str(exc))
-        return True
+
+    def prompt_message(self) -> FormattedText:
+        """`> `, or `result for NAME#ID> ` while the last answer's tool calls wait."""
+        pending = self.chat.conversation.pending_tool_calls()
+        if not pending:
+            return PROMPT
+        call = pending[0]
+        return FormattedText([("bold", sanitize(f"result for {call_name(call)}#{call['id']}> "))])

@@ -26,7 +26,7 @@ from vllm_chat.chat.conversation import Message
 from vllm_chat.config.settings import data_dir
 from vllm_chat.render.text import common_prefix
 
-SCHEMA = 1
+SCHEMA = 2  # 2: messages.extra (an answer's tool calls, a tool result's call id)
 BUSY_TIMEOUT_MS = 3000
 TITLE_LENGTH = 60
 
@@ -125,7 +125,8 @@ class ChatStore:
                 # Created private; SQLite gives its -wal and -shm files the same mode.
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         except OSError as exc:
-            raise StoreError(f"cannot create the chat store {self.path}: {_reason(exc)}") from exc
+            reason = exc.strerror or exc
+            raise StoreError(f"cannot create the chat store {self.path}: {reason}") from exc
         try:
             db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except sqlite3.Error as exc:
@@ -173,6 +174,8 @@ class ChatStore:
                     db.execute(statement)
                 with contextlib.suppress(sqlite3.OperationalError):
                     db.execute(_FTS)  # no FTS5 in this SQLite: searches scan with LIKE
+            if version < 2:
+                db.execute("ALTER TABLE messages ADD COLUMN extra TEXT")
             db.execute(f"PRAGMA user_version = {SCHEMA}")
 
     def close(self) -> None:
@@ -217,9 +220,10 @@ class ChatStore:
                 message = messages[seq]
                 figures = (stats or {}).get(seq)
                 row = db.execute(
-                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (meta.id, seq, message.role, json.dumps(message.content),
-                     int(message.partial), json.dumps(figures) if figures else None, now),
+                     int(message.partial), json.dumps(figures) if figures else None, now,
+                     _extra(message)),
                 )  # fmt: skip
                 if self.has_fts:
                     db.execute(
@@ -318,13 +322,16 @@ class ChatStore:
     def messages(self, chat_id: str) -> tuple[list[Message], dict[int, dict[str, Any]]]:
         """A chat's messages in order, and the stats stored with its answers by position."""
         rows = self._read(
-            "SELECT seq, role, content, partial, stats FROM messages WHERE chat_id = ?"
+            "SELECT seq, role, content, partial, stats, extra FROM messages WHERE chat_id = ?"
             " ORDER BY seq",
             (chat_id,),
         )
-        messages = [Message(role, json.loads(content), bool(partial))
-                    for _, role, content, partial, _ in rows]  # fmt: skip
-        stats = {seq: json.loads(raw) for seq, _, _, _, raw in rows if raw}
+        messages = []
+        for _, role, content, partial, _, extra in rows:
+            more = json.loads(extra) if extra else {}
+            messages.append(Message(role, json.loads(content), bool(partial),
+                                    more.get("tool_calls"), more.get("tool_call_id")))  # fmt: skip
+        stats = {seq: json.loads(raw) for seq, _, _, _, raw, _ in rows if raw}
         return messages, stats
 
     def integrity(self) -> str:
@@ -404,6 +411,16 @@ def _suppress_readonly() -> Iterator[None]:
             raise
 
 
+def _extra(message: Message) -> str | None:
+    """What a message holds beside its text: an answer's tool calls, a result's call id."""
+    more: dict[str, Any] = {}
+    if message.tool_calls:
+        more["tool_calls"] = message.tool_calls
+    if message.tool_call_id:
+        more["tool_call_id"] = message.tool_call_id
+    return json.dumps(more, ensure_ascii=False) if more else None
+
+
 def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -413,10 +430,6 @@ def _around(text: str, word: str, width: int = 60) -> str:
     start = max(0, at - width // 3)
     piece = " ".join(text[start : start + width].split())
     return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc)
 
 
 def _explained(path: Path, exc: sqlite3.Error) -> str:

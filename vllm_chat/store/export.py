@@ -42,7 +42,14 @@ def markdown(
         if message.role == "user":
             turn += 1
             lines += [f"## {turn} · You", "", _text(message.content), ""]
+        elif message.role == "tool":
+            lines += [f"## {turn} · Result for {message.tool_call_id}", "", "```",
+                      _text(message.content), "```", ""]  # fmt: skip
         else:
             cut = " (interrupted)" if message.partial else ""
             lines += [f"## {turn} · {model or 'assistant'}{cut}", "", _text(message.content), ""]
+            for call in message.tool_calls or []:
+                function = call.get("function") or {}
+                lines += [f"Tool call `{function.get('name')}` (`{call.get('id')}`):", "",
+                          "```json", str(function.get("arguments") or ""), "```", ""]  # fmt: skip
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -146,21 +146,40 @@ def load(path: Path) -> SavedChat:
     return SavedChat(model, Conversation(system_prompt, _messages(path, document)), sampling)
 
 
+# Which roles may follow a message: an answer with tool calls is followed by their
+# results (or, if none were given, by the next question); results by more, or the answer.
+_NEXT = {"user": ("assistant",), "assistant": ("user",), "calls": ("tool", "user"),
+         "tool": ("tool", "assistant")}  # fmt: skip
+
+
 def _messages(path: Path, document: dict[str, Any]) -> list[Message]:
     items = document.get("messages")
     if not isinstance(items, list):
         raise SavedChatError(f"{path}: 'messages' must be a list")
     messages: list[Message] = []
+    allowed: tuple[str, ...] = ("user",)
     for number, item in enumerate(items, 1):
-        expected = "user" if number % 2 else "assistant"
-        if not isinstance(item, dict) or item.get("role") != expected:
+        role = item.get("role") if isinstance(item, dict) else None
+        if role not in allowed:
             raise SavedChatError(
-                f"{path}: message {number} must be a {expected} message (roles alternate)"
+                f"{path}: message {number} must be a {' or '.join(allowed)} message "
+                "(roles alternate)"
             )
+        calls = item.get("tool_calls") if role == "assistant" else None
+        if calls is not None and not (isinstance(calls, list) and all(
+            isinstance(c, dict) and isinstance(c.get("id"), str) for c in calls
+        )):  # fmt: skip
+            raise SavedChatError(f"{path}: message {number} has tool_calls without ids")
         content = item.get("content")
+        if content is None and calls:
+            content = ""
         if not isinstance(content, (str, list)):
             raise SavedChatError(f"{path}: message {number} has no text content")
-        messages.append(Message(expected, content, partial=bool(item.get("partial"))))
-    if len(messages) % 2:
+        call_id = item.get("tool_call_id") if role == "tool" else None
+        if role == "tool" and not isinstance(call_id, str):
+            raise SavedChatError(f"{path}: message {number} is a tool result without its call id")
+        messages.append(Message(role, content, bool(item.get("partial")), calls or None, call_id))
+        allowed = _NEXT["calls" if calls else role]
+    if messages and messages[-1].role == "user":
         raise SavedChatError(f"{path}: the last message has no answer")
     return messages

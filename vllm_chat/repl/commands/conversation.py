@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Callable
 
 from vllm_chat.chat.attachments import text_of, with_text
+from vllm_chat.chat.tools import describe_call
 from vllm_chat.repl.commands.registry import Context, UsageError, command, counted
 from vllm_chat.repl.editor import edit
 
@@ -91,6 +92,12 @@ def history_command(ctx: Context, arg: str) -> None:
         if message.role == "user":
             ctx.say(f"── {turn} · you ──\n{text_of(message.content)}")
             continue
+        if message.role == "tool":
+            ctx.say(f"── {turn} · result for {message.tool_call_id} ──\n{text_of(message.content)}")
+            continue
         partial = " (partial)" if message.partial else ""
         ctx.say(f"── {turn} · {ctx.chat.model or 'assistant'}{partial} ──")
-        (ctx.show_markdown or ctx.say)(message.content)
+        if message.content:
+            (ctx.show_markdown or ctx.say)(message.content)
+        for call in message.tool_calls or []:
+            ctx.say(describe_call(call)[0])
