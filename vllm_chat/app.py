@@ -249,7 +249,17 @@ def run_quick(settings: Settings, message: str, env: Environment | None = None) 
             keep_in_store_later(chat, settings)
         if failed is not None:
             return failed
-        chat.send(message)
+        pending = chat.conversation.pending_tool_calls()
+        if pending:  # `-c -q RESULT`: the result of the stored chat's first waiting call
+            chat.conversation.add_tool_result(pending[0]["id"], message)
+            if len(pending) > 1:
+                chat.after_change()
+                chat.report(f"{len(pending) - 1} more tool call(s) wait for a result",
+                            kind="info")  # fmt: skip
+                return EXIT_OK
+            chat.answer_tools()
+        else:
+            chat.send(message)
         if chat.last_tool_calls:  # for scripts: one JSON line per call, to run and answer
             from vllm_chat.chat.tools import call_line
 

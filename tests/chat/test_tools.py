@@ -149,3 +149,23 @@ def test_tool_calls_survive_save_load_and_the_store(server: StandinServer, tmp_p
     assert [m["role"] for m in server.requests[-1]["messages"]] == [
         "user", "assistant", "tool", "assistant", "user"
     ]  # fmt: skip
+
+
+def test_a_script_answers_the_calls_with_continue(server: StandinServer, tmp_path: Path) -> None:
+    server.push(Reply(tool_calls=[("get_weather", '{"city": "Rome"}'), ("get_time", "{}")],
+                      finish_reason="tool_calls"), Reply(content="Warm, at noon."))  # fmt: skip
+    tools = ("--tools", str(tools_file(tmp_path)))
+    first = run_cli("--url", server.url, *tools, "-q", "weather and time?")
+    ids = [json.loads(line)["id"] for line in first.stdout.decode().splitlines()]
+    one = run_cli("--url", server.url, *tools, "-c", "-q", "warm")
+    assert one.returncode == 0 and one.stdout == b""
+    assert "1 more tool call(s) wait for a result" in one.stderr.decode()
+    assert len(server.requests) == 1  # nothing is sent while a call still waits
+    two = run_cli("--url", server.url, *tools, "-c", "-q", "noon")
+    assert two.returncode == 0, two.stderr
+    assert two.stdout == b"Warm, at noon.\n"
+    assert server.requests[-1]["messages"][2:] == [
+        {"role": "tool", "tool_call_id": ids[0], "content": "warm"},
+        {"role": "tool", "tool_call_id": ids[1], "content": "noon"},
+    ]
+
