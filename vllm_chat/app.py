@@ -249,13 +249,11 @@ def run_quick(settings: Settings, message: str, env: Environment | None = None) 
             keep_in_store_later(chat, settings)
         if failed is not None:
             return failed
-        pending = chat.conversation.pending_tool_calls()
-        if pending:  # `-c -q RESULT`: the result of the stored chat's first waiting call
-            chat.conversation.add_tool_result(pending[0]["id"], message)
-            if len(pending) > 1:
+        if chat.conversation.pending_tool_calls():  # `-c -q RESULT`: the first waiting call's
+            waiting = chat.give_tool_result(message)
+            if waiting:
                 chat.after_change()
-                chat.report(f"{len(pending) - 1} more tool call(s) wait for a result",
-                            kind="info")  # fmt: skip
+                chat.report(f"{waiting} more tool call(s) wait for a result", kind="info")
                 return EXIT_OK
             chat.answer_tools()
         else:

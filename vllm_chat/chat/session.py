@@ -217,6 +217,14 @@ class Chat:
         self.attachments.clear()  # they travel in this message (kept in `unsent` if it fails)
         return self._turn(content)
 
+    def give_tool_result(self, text: str, call_id: str | None = None) -> int:
+        """`text` as the result of call `call_id` (the first waiting one by default);
+        how many calls still wait. At 0, `answer_tools()` lets the model go on."""
+        pending = self.conversation.pending_tool_calls()
+        call_id = call_id or pending[0]["id"]
+        self.conversation.add_tool_result(call_id, text)
+        return len(pending) - 1
+
     def answer_tools(self) -> str:
         """Send the conversation on after the tool results: the model's next answer."""
         return self._turn(None)

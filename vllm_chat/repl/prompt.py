@@ -320,10 +320,8 @@ class Repl:
             except commands.ExitRequested:
                 return False
             return True
-        pending = self.chat.conversation.pending_tool_calls()
-        if pending:  # the line is the first waiting call's result
-            self.chat.conversation.add_tool_result(pending[0]["id"], text)
-            if len(pending) == 1:  # every call answered: the model goes on
+        if self.chat.conversation.pending_tool_calls():  # the first waiting call's result
+            if self.chat.give_tool_result(text) == 0:  # every call answered: the model goes on
                 self._converse(self.chat.answer_tools)
             return True
         self._converse(lambda: self.chat.send(commands.message_text(text)))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vllm_chat.chat.attachments import text_of
 from vllm_chat.chat.conversation import Message
 from vllm_chat.config.settings import data_dir
 from vllm_chat.render.text import common_prefix
@@ -89,17 +90,8 @@ def new_id() -> str:
 
 def title_of(content: Any) -> str:
     """A chat's title: its first user message on one line, shortened."""
-    text = content if isinstance(content, str) else " ".join(
-        part.get("text", "") for part in content if isinstance(part, dict)
-    )
-    line = " ".join(text.split()) or "(no text)"
+    line = " ".join(text_of(content).split()) or "(no text)"
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
-
-
-def text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
 
 
 class ChatStore:
@@ -275,10 +267,7 @@ class ChatStore:
 
     def search(self, words: str, limit: int = 20) -> list[ChatMeta]:
         """Chats whose messages hold `words`, best (then latest) first."""
-        try:
-            self.db()  # opened: has_fts is known
-        except sqlite3.Error as exc:
-            raise StoreError(_explained(self.path, exc)) from exc
+        self.db()  # opened: has_fts is known
         if self.has_fts:
             try:
                 return self._search_fts(words, limit)

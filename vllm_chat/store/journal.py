@@ -123,11 +123,17 @@ class Journal:
 
     # ---- reading --------------------------------------------------------------------------
 
-    def open(self, meta: ChatMeta, *, keep_model: bool = False) -> None:
-        """Make the session's conversation the stored chat `meta` (after storing the current)."""
-        assert self.store is not None
+    def open(
+        self, meta: ChatMeta, *, keep_model: bool = False, store: ChatStore | None = None
+    ) -> None:
+        """Make the session's conversation the stored chat `meta` (after storing the current).
+
+        `store`: where to read it, when not this journal's own (a private run reads only).
+        """
+        source = store or self.store
+        assert source is not None
         self.record()
-        messages, _ = self.store.messages(meta.id)
+        messages, _ = source.messages(meta.id)
         conversation = self.chat.conversation
         conversation.messages = messages
         conversation.system_prompt = meta.system_prompt

@@ -84,15 +84,12 @@ def continue_stored(
             return EXIT_USAGE if chat.mode == "quick" else None
         chat.report("no chat to continue yet: this one is new", kind="info")
         return None
-    reading, journal.store = journal.store, store
     try:
-        journal.open(meta, keep_model=bool(settings.model))
+        journal.open(meta, keep_model=bool(settings.model), store=store)
     except StoreError as exc:
         chat.report(f"{exc}; starting a new chat", kind="warn")
         journal.unusable(exc, shown=True)  # not said again at the first turn's end
         return None
-    finally:
-        journal.store = reading
     chat.sampling.update(settings.sampling)
     if settings.system_prompt is not None:
         chat.conversation.system_prompt = settings.system_prompt

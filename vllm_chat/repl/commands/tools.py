@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from vllm_chat.chat.conversation import call_name
+from vllm_chat.chat.session import Chat
 from vllm_chat.chat.tools import ToolsError, load_tools
 from vllm_chat.repl.commands.registry import Context, UsageError, command, counted
 
@@ -38,9 +39,8 @@ def tools_command(ctx: Context, arg: str) -> None:
         ctx.say(f"  {function['name']}" + (f": {summary}" if summary else ""))
 
 
-def _pending_ids(chat: object) -> list[str]:
-    conversation = getattr(chat, "conversation", None)
-    return [str(c["id"]) for c in conversation.pending_tool_calls()] if conversation else []
+def _pending_ids(chat: Chat) -> list[str]:
+    return [str(call["id"]) for call in chat.conversation.pending_tool_calls()]
 
 
 @command(
@@ -56,8 +56,8 @@ def result_command(ctx: Context, arg: str) -> None:
         raise UsageError("usage: /result ID TEXT|@FILE")
     call = next((c for c in pending if c["id"] == call_id), None)
     if call is None:
-        waiting = ", ".join(f"{call_name(c)}#{c['id']}" for c in pending) or "none"
-        raise UsageError(f"no tool call {call_id} waits for a result (waiting: {waiting})")
+        names = ", ".join(f"{call_name(c)}#{c['id']}" for c in pending) or "none"
+        raise UsageError(f"no tool call {call_id} waits for a result (waiting: {names})")
     if text.startswith("@"):
         path = Path(text[1:]).expanduser()
         try:
@@ -70,9 +70,9 @@ def result_command(ctx: Context, arg: str) -> None:
                 json.loads(text)
             except ValueError as exc:
                 raise UsageError(f"{path} is not JSON: {exc}") from exc
-    ctx.chat.conversation.add_tool_result(call_id, text)
-    if len(pending) > 1:
-        ctx.say(f"result kept; {counted(len(pending) - 1, 'call')} still wait")
+    waiting = ctx.chat.give_tool_result(text, call_id)
+    if waiting:
+        ctx.say(f"result kept; {counted(waiting, 'call')} still wait")
         return
     with contextlib.suppress(KeyboardInterrupt):  # the answer was marked [interrupted]
         ctx.chat.answer_tools()
