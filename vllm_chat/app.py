@@ -14,9 +14,9 @@ import functools
 import importlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vllm_chat import __version__
 from vllm_chat.config.defaults import KEY_ORIGINS
@@ -157,13 +157,16 @@ class _ReaderGuard:
     def end_reasoning(self, summary: str | None = None) -> None:
         self._guarded(self._inner.end_reasoning, summary)
 
+    def feed_calls(self, calls: Sequence[Mapping[str, Any]]) -> bool:
+        return bool(self._guarded(self._inner.feed_calls, calls))
+
     def finish(self, note: str | None = None) -> None:
         if not self._gone:
             self._guarded(self._inner.finish, note)
 
-    def _guarded(self, call: Callable[..., None], *args: object) -> None:
+    def _guarded(self, call: Callable[..., Any], *args: object) -> Any:
         try:
-            call(*args)
+            return call(*args)
         except BrokenPipeError:
             self._gone = True
             raise

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from typing import Any
 
 from vllm_chat.chat.think import ThinkSplitter
 from vllm_chat.render.plain import Renderer
@@ -41,6 +42,7 @@ class AnswerStream:
         self._reasoning_started: float | None = None
         self._reasoning_open = False
         self._reasoning_deltas = 0
+        self.calls_shown = False  # the renderer showed the tool calls (a pipe does not)
 
     @property
     def shown_anything(self) -> bool:
@@ -71,6 +73,11 @@ class AnswerStream:
         self._content_fed = True
         for kind, piece in self._splitter.feed(text):
             self._route(kind, piece)
+
+    def tool_calls(self, calls: Sequence[Mapping[str, Any]]) -> None:
+        """The answer's tool calls so far (all of them, in index order), after one grew."""
+        self._end_reasoning()
+        self.calls_shown = self._visible().feed_calls(calls)
 
     def finish(self, note: str | None = None) -> None:
         for kind, piece in self._splitter.finish():

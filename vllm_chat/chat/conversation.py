@@ -25,11 +25,6 @@ class Message:
         return {"role": self.role, "content": self.content}
 
 
-def call_name(call: dict[str, Any]) -> str:
-    function = call.get("function") or {}
-    return str(function.get("name") or "?")
-
-
 @dataclass
 class Conversation:
     """User and assistant turns alternate; the system prompt stays first."""

@@ -20,12 +20,12 @@ from typing import Any, NoReturn
 from vllm_chat.chat.attachments import Attachments
 from vllm_chat.chat.conversation import Conversation
 from vllm_chat.chat.think import prompt_opens_think
-from vllm_chat.chat.tools import describe_call
 from vllm_chat.chat.turn import Turn, TurnResult, TurnStats
 from vllm_chat.client.api import Client
 from vllm_chat.client.errors import ApiError, HTTPStatusError, StreamError
 from vllm_chat.client.events import ModelInfo
 from vllm_chat.client.hints import hint
+from vllm_chat.render.calls import NOT_JSON, describe_call
 from vllm_chat.render.environment import Environment
 from vllm_chat.render.plain import PlainRenderer, Renderer
 from vllm_chat.render.terminal import quiet_input
@@ -307,7 +307,7 @@ class Chat:
             self.think_templates[template_key] = False
         self.last_tool_calls = result.tool_calls
         self.conversation.add_assistant(result.text, tool_calls=self.last_tool_calls)
-        if self.mode == "repl":
+        if self.mode == "repl" and not result.calls_shown:
             self._show_calls(self.last_tool_calls)
         if result.stats.usage is not None:
             self.context_tokens = result.stats.usage.total_tokens
@@ -323,14 +323,15 @@ class Chat:
             text, valid = describe_call(call)
             self.report(text, kind="info")
             if not valid:
-                self.report("those arguments are not valid JSON: shown as received", kind="warn")
+                self.report(NOT_JSON, kind="warn")
 
     def _record_failure(self, content: Any, result: TurnResult, error: BaseException) -> NoReturn:
         """Keep what arrived (or the message, for /retry); raise the error, explained."""
         if result.text or result.calls:
             calls = result.tool_calls
             self.conversation.add_assistant(result.text, partial=True, tool_calls=calls)
-            self._show_calls(calls)
+            if not result.calls_shown:
+                self._show_calls(calls)
         else:
             self._forget_unanswered(content)
         if isinstance(error, StreamError) and result.text:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vllm_chat.chat.conversation import call_name
+from vllm_chat.render.calls import call_arguments, call_name
 
 
 class ToolsError(Exception):
@@ -59,20 +59,8 @@ def _tool_problem(tool: Any) -> str | None:
     return None
 
 
-def describe_call(call: dict[str, Any]) -> tuple[str, bool]:
-    """`get_weather#call_1 {...}` with the arguments pretty-printed; False when they are
-    not valid JSON (then shown exactly as received)."""
-    arguments = (call.get("function") or {}).get("arguments") or ""
-    head = f"tool call {call_name(call)}#{call.get('id')}"
-    try:
-        parsed = json.loads(arguments)
-    except ValueError:
-        return f"{head} {arguments}", False
-    return f"{head} {json.dumps(parsed, indent=2, ensure_ascii=False)}", True
-
-
 def call_line(call: dict[str, Any]) -> str:
     """One call as a JSON line for scripts: id, name, arguments (the string as received)."""
-    arguments = (call.get("function") or {}).get("arguments") or ""
+    arguments = call_arguments(call)
     return json.dumps({"id": call.get("id"), "name": call_name(call), "arguments": arguments},
                       ensure_ascii=False)  # fmt: skip

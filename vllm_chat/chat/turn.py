@@ -115,6 +115,7 @@ class TurnResult:
     finish_reason: str | None = None
     saw_words: bool = False  # reasoning came, or content that is not all blank
     shown_anything: bool = False  # the renderer showed some of it
+    calls_shown: bool = False  # the renderer showed the tool calls as they came
     never_closed_think: bool = False  # the template opened <think>, the answer never closed it
     note: str | None = None  # how a finished answer ended, if worth a line (see ending_note)
     error: BaseException | None = None  # Ctrl-C, a failure or a bug that ended it early
@@ -186,6 +187,7 @@ class Turn:
                 result.error = exc
         result.text = answer.answer_text
         result.shown_anything = answer.shown_anything
+        result.calls_shown = answer.calls_shown
         result.never_closed_think = answer.never_closed_think
         if result.error is None:
             result.note = ending_note(result, self.body, self.context_window)
@@ -209,6 +211,7 @@ class Turn:
                     stats.note_delta(time.perf_counter())
                     result.saw_words = True
                     result.add_tool_delta(event)
+                    answer.tool_calls([result.calls[index] for index in sorted(result.calls)])
                 elif isinstance(event, Usage):
                     stats.usage = event
                 elif isinstance(event, BadEvent) and not warned_bad_event:

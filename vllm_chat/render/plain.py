@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import BinaryIO, Protocol, TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any, BinaryIO, Protocol, TextIO
 
+from vllm_chat.render.calls import NOT_JSON, call_arguments, call_head, final_arguments
 from vllm_chat.render.environment import Environment
 from vllm_chat.render.text import LineEnds, sanitize, status_line, styled
 
@@ -23,6 +25,11 @@ class Renderer(Protocol):
         """The thinking is over; `summary` (collapse mode) replaces it where possible."""
 
     def feed(self, text: str) -> None: ...
+
+    def feed_calls(self, calls: Sequence[Mapping[str, Any]]) -> bool:
+        """The answer's tool calls so far, all of them in index order, each time one
+        grows; at `finish` they are complete. False: this renderer does not show them
+        (a pipe), and the chat reports them once the answer is over."""
 
     def finish(self, note: str | None = None) -> None:
         """The answer is over; `note` (such as "interrupted") marks a partial one."""
@@ -52,6 +59,9 @@ class PlainRenderer:
         self._reasoning_open = False
         self._color = env.color(out)
         self._line_ends = LineEnds()
+        self._calls: Sequence[Mapping[str, Any]] = ()
+        self._call_shown: list[int] = []  # how much of each call's arguments is written
+        self._call_writing: int | None = None  # the call whose arguments were written last
 
     def feed_reasoning(self, text: str) -> None:
         if self._side is None:
@@ -75,10 +85,37 @@ class PlainRenderer:
         if not text:
             return
         self.end_reasoning()
+        if self._call_writing is not None:  # content after a call starts on a line of its own
+            self._call_writing = None
+            self._write("\n")
         self._write(sanitize(self._line_ends.feed(text)) if self._terminal else text)
+
+    def feed_calls(self, calls: Sequence[Mapping[str, Any]]) -> bool:
+        """On a terminal, each call's head, then its arguments as they come (a head
+        again when another call's arguments grow meanwhile)."""
+        if not self._terminal:
+            return False
+        self.end_reasoning()
+        self._calls = calls
+        for index, call in enumerate(calls):
+            new_call = index == len(self._call_shown)
+            if new_call:
+                self._call_shown.append(0)
+            arguments = call_arguments(call)
+            grown = arguments[self._call_shown[index] :]
+            if new_call or (grown and index != self._call_writing):
+                lead = "" if self._last == "\n" else "\n"
+                self._write(f"{lead}{styled(call_head(call), '1;36', self._color)} ")
+                self._call_writing = index
+            self._write(sanitize(grown))
+            self._call_shown[index] = len(arguments)
+        return True
 
     def finish(self, note: str | None = None) -> None:
         self._write(self._line_ends.finish())
+        for call in self._calls:
+            if not final_arguments(call)[1]:
+                self._write(f"\n{styled(f'{call_head(call)}: {NOT_JSON}', '33', self._color)}")
         if self._last != "\n":
             self._write("\n")
         if self._bytes is not None:

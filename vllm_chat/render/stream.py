@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
+from vllm_chat.render.calls import NOT_JSON, arguments_tail, call_head, final_arguments
 from vllm_chat.render.environment import Environment
 from vllm_chat.render.fences import Fence, opening
 from vllm_chat.render.live import LiveRegion
@@ -160,6 +162,7 @@ class MarkdownRenderer:
         self._finished: list[str] = []  # blocks finished since the last redraw
         self._reasoning = ""  # the thinking so far, shown live until the answer starts
         self._reasoning_open = False
+        self._calls: Sequence[Mapping[str, Any]] = ()  # the answer's tool calls so far
         self._printed_any = False
         self.redraws = 0  # how many times the tail was drawn (for benchmarks)
         # A throttled update must still appear if the server then pauses: a timer
@@ -189,6 +192,14 @@ class MarkdownRenderer:
             self._finished += self._blocks.append(text)
             self._maybe_redraw()
 
+    def feed_calls(self, calls: Sequence[Mapping[str, Any]]) -> bool:
+        """Shown below the answer's tail as they grow; printed complete at `finish`."""
+        with self._lock:
+            self._close_reasoning()
+            self._calls = calls
+            self._maybe_redraw()
+        return True
+
     def finish(self, note: str | None = None) -> None:
         with self._lock:
             if self._timer is not None:
@@ -197,7 +208,10 @@ class MarkdownRenderer:
             self._close_reasoning()
             self._finished += self._blocks.append(self._line_ends.finish())
             self._finished.append(self._blocks.tail)
-            self._region.show([], above=self._take_finished())
+            above = self._take_finished()
+            for call in self._calls:
+                above += self._spaced(self._lines_of(_final_call(call)))
+            self._region.show([], above=above)
             self._region.close()
             self._blocks = BlockSplitter()
             if note:
@@ -228,6 +242,9 @@ class MarkdownRenderer:
             renderable = Text(reasoning, style=self.REASONING_STYLE)
             lines += renderable_lines(self.console, renderable, self._width)
         self._region.show(self._tail_lines(), above=self._spaced(lines))
+
+    def _lines_of(self, text: Text) -> Lines:
+        return renderable_lines(self.console, text, self._width)
 
     def _spaced(self, lines: Lines) -> Lines:
         """A block's lines, after a blank line if something was printed before."""
@@ -273,9 +290,12 @@ class MarkdownRenderer:
         if self._reasoning_open:
             return renderable_lines(self.console, self._reasoning_view(), self._width)[-height:]
         source = self._live_source()
-        if not source.strip():
-            return []
-        lines = markdown_lines(self.console, source, self._width, self._code_theme)
+        lines: Lines = []
+        if source.strip():
+            lines = markdown_lines(self.console, source, self._width, self._code_theme)
+        for call in self._calls:
+            view = self._lines_of(_live_call(call, height, self._width))
+            lines += [[], *view] if lines else view
         if self._printed_any and lines:
             lines = [[], *lines]
         return lines[-height:]
@@ -324,6 +344,23 @@ class MarkdownRenderer:
         above = self._take_finished()
         self._region.show(self._tail_lines(), above=above)
         self.redraws += 1
+
+
+def _live_call(call: Mapping[str, Any], rows: int, width: int) -> Text:
+    """A call as it grows: its head, and the end of its arguments so far."""
+    view = Text(call_head(call), style="bold cyan")
+    view.append("\n" + arguments_tail(call, rows, width), style="cyan")
+    return view
+
+
+def _final_call(call: Mapping[str, Any]) -> Text:
+    """A complete call: arguments pretty-printed, or raw and flagged when not JSON."""
+    arguments, valid = final_arguments(call)
+    view = Text(call_head(call), style="bold cyan")
+    view.append("\n" + arguments, style="cyan")
+    if not valid:
+        view.append(f"\n{NOT_JSON}", style="yellow")
+    return view
 
 
 def console_for(env: Environment) -> Console:

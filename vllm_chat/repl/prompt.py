@@ -21,9 +21,9 @@ from prompt_toolkit.layout import ConditionalContainer, Window, walk
 from prompt_toolkit.output import Output
 from prompt_toolkit.renderer import CPR_Support
 
-from vllm_chat.chat.conversation import call_name
 from vllm_chat.chat.session import Chat, NoModelError
 from vllm_chat.client.errors import ApiError, HTTPStatusError, RequestTimeout, ServerUnreachable
+from vllm_chat.render.calls import call_name
 from vllm_chat.render.environment import Environment
 from vllm_chat.render.terminal import hold_typeahead, take_typeahead
 from vllm_chat.render.text import sanitize, status_line, unexpected

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable
 
 from vllm_chat.chat.attachments import text_of, with_text
-from vllm_chat.chat.tools import describe_call
+from vllm_chat.render.calls import describe_call
 from vllm_chat.repl.commands.registry import Context, UsageError, command, counted
 from vllm_chat.repl.editor import edit
 

@@ -6,9 +6,9 @@ import contextlib
 import json
 from pathlib import Path
 
-from vllm_chat.chat.conversation import call_name
 from vllm_chat.chat.session import Chat
 from vllm_chat.chat.tools import ToolsError, load_tools
+from vllm_chat.render.calls import call_name
 from vllm_chat.repl.commands.registry import Context, UsageError, command, counted
 
 
