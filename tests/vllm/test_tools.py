@@ -10,8 +10,10 @@ from tests.repl.test_power import run_repl
 from tests.repl.test_repl import CTRL_D
 from tests.vllm.server import RealServer
 from tests.vllm.test_quick import quick
+from tests.vllm.test_repl import answered, start_repl
 from vllm_chat.app import make_chat
 from vllm_chat.config.settings import Settings
+from vllm_chat.render.calls import NOT_JSON, final_arguments
 
 WEATHER = {
     "type": "function",
@@ -69,3 +71,45 @@ def test_a_result_goes_back_and_vllm_answers(vllm: RealServer, tmp_path: Path, c
     assert chat.conversation.messages[2].tool_call_id == call["id"]
     assert roles[3] == "assistant"  # vLLM took the tool message and answered
     assert "error" not in capsys.readouterr().err.lower()
+
+
+def test_a_streamed_call_is_shown_answered_and_vllm_goes_on_in_a_terminal(
+    vllm: RealServer, tmp_path: Path, children
+) -> None:
+    child, term = start_repl(
+        vllm, children, "--tools", str(tools_file(tmp_path)), "--tool-choice", "get_weather",
+        "--max-tokens", "60", "--extra-body", '{"seed": 1}',
+    )  # fmt: skip
+    streamed = streamed_arguments(vllm)  # vLLM's own stream for the same request
+    served = answered(vllm)
+    child.send("weather in Paris?\r")
+    term.wait_text("result for get_weather#")
+    lines = term.seen_lines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("tool call get_weather#"))
+    call_id = lines[head].removeprefix("tool call get_weather#")
+    assert call_id.startswith("chatcmpl-tool-")  # vLLM's own id, as it sent it
+    arguments, valid = final_arguments({"function": {"arguments": streamed}})
+    shown = "\n".join(lines[head + 1 :])
+    assert shown.startswith(arguments.splitlines()[0])
+    assert (NOT_JSON in shown) is not valid
+    child.send("/set tool_choice none\r")
+    term.wait_text('tool_choice = "none"')
+    child.send('{"sky": "clear"}\r')
+    term.wait(term.at_prompt, "the answer after the result", timeout=30)
+    assert answered(vllm) == served + 2  # the tool message was accepted and answered
+    child.send("\x04")
+    assert term.wait_exit() == 0
+
+
+def streamed_arguments(vllm: RealServer) -> str:
+    """What vLLM streams as the call's arguments for the same request (the same seed)."""
+    chunks = vllm.stream({
+        "messages": [{"role": "user", "content": "weather in Paris?"}], "tools": [WEATHER],
+        "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+        "max_tokens": 60, "seed": 1,
+    })  # fmt: skip
+    return "".join(
+        call["function"].get("arguments") or ""
+        for chunk in chunks for choice in chunk["choices"]  # type: ignore[union-attr]
+        for call in choice["delta"].get("tool_calls") or []
+    )  # fmt: skip
