@@ -113,3 +113,42 @@ def streamed_arguments(vllm: RealServer) -> str:
         for chunk in chunks for choice in chunk["choices"]  # type: ignore[union-attr]
         for call in choice["delta"].get("tool_calls") or []
     )  # fmt: skip
+
+
+def test_calls_cut_by_the_token_limit_are_printed_exactly_as_vllm_streamed_them(
+    vllm: RealServer, tmp_path: Path
+) -> None:
+    done = quick(
+        vllm, "--tools", str(tools_file(tmp_path)), "--tool-choice", "required",
+        "-q", "weather?", "--max-tokens", "40", "--extra-body", '{"seed": 3}',
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    printed = [json.loads(line) for line in done.stdout.decode().splitlines() if line]
+    chunks = vllm.stream({
+        "messages": [{"role": "user", "content": "weather?"}], "tools": [WEATHER],
+        "tool_choice": "required", "max_tokens": 40, "seed": 3,
+    })  # fmt: skip
+    calls: dict[int, dict[str, str]] = {}
+    finish = None
+    for chunk in chunks:
+        for choice in chunk["choices"]:  # type: ignore[union-attr]
+            finish = choice.get("finish_reason") or finish
+            for delta in choice["delta"].get("tool_calls") or []:
+                call = calls.setdefault(delta["index"], {"arguments": ""})
+                call["arguments"] += (delta.get("function") or {}).get("arguments") or ""
+    assert calls, "vLLM streamed no tool call"
+    assert [c["arguments"] for c in printed] == [calls[i]["arguments"] for i in sorted(calls)]
+    assert all(c["id"].startswith("chatcmpl-tool-") for c in printed)  # vLLM's ids, each its own
+    assert len({c["id"] for c in printed}) == len(printed)
+    # Cut by the token limit in the middle of its arguments: what a broken call looks
+    # like, and what the user needs to see, exactly as received.
+    assert finish == "length"
+    assert not valid_json(printed[-1]["arguments"])
+
+
+def valid_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
