@@ -4,7 +4,9 @@ random model emit a valid call, streamed in vLLM's own pieces."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.repl.test_power import run_repl
 from tests.repl.test_repl import CTRL_D
@@ -27,11 +29,42 @@ WEATHER = {
     },
 }
 
+# The tool choice `--tool-choice get_weather` sends.
+NAMED = {"type": "function", "function": {"name": "get_weather"}}
+
 
 def tools_file(tmp_path: Path) -> Path:
     path = tmp_path / "tools.json"
     path.write_text(json.dumps([WEATHER]))
     return path
+
+
+@dataclass
+class Streamed:
+    """A request's tool calls as vLLM itself streams them: each call's argument pieces."""
+
+    pieces: dict[int, list[str]]
+    finish: str | None
+
+    @property
+    def arguments(self) -> list[str]:
+        return ["".join(self.pieces[index]) for index in sorted(self.pieces)]
+
+
+def streamed(vllm: RealServer, prompt: str, choice: Any, max_tokens: int, seed: int) -> Streamed:
+    """Ask vLLM directly what the command asked it (the same seed: the same answer)."""
+    chunks = vllm.stream({
+        "messages": [{"role": "user", "content": prompt}], "tools": [WEATHER],
+        "tool_choice": choice, "max_tokens": max_tokens, "seed": seed,
+    })  # fmt: skip
+    result = Streamed({}, None)
+    for chunk in chunks:
+        for item in chunk["choices"]:  # type: ignore[union-attr]
+            result.finish = item.get("finish_reason") or result.finish
+            for delta in item["delta"].get("tool_calls") or []:
+                piece = (delta.get("function") or {}).get("arguments") or ""
+                result.pieces.setdefault(delta["index"], []).append(piece)
+    return result
 
 
 def test_quick_prints_vllms_tool_call_exactly(vllm: RealServer, tmp_path: Path) -> None:
@@ -44,18 +77,9 @@ def test_quick_prints_vllms_tool_call_exactly(vllm: RealServer, tmp_path: Path) 
     assert len(calls) == 1 and calls[0]["name"] == "get_weather"
     # The arguments exactly as vLLM streamed them, in pieces, under one index: whatever
     # the random model made of them (JSON or not), as a user debugging a parser needs.
-    chunks = vllm.stream({
-        "messages": [{"role": "user", "content": "weather in Paris?"}], "tools": [WEATHER],
-        "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
-        "max_tokens": 80, "seed": 1,
-    })  # fmt: skip
-    pieces = [
-        call["function"].get("arguments") or ""
-        for chunk in chunks for choice in chunk["choices"]  # type: ignore[union-attr]
-        for call in choice["delta"].get("tool_calls") or []
-    ]  # fmt: skip
-    assert len(pieces) > 2
-    assert calls[0]["arguments"] == "".join(pieces)
+    vllms = streamed(vllm, "weather in Paris?", NAMED, max_tokens=80, seed=1)
+    assert len(vllms.pieces[0]) > 2
+    assert [call["arguments"] for call in calls] == vllms.arguments
 
 
 def test_a_result_goes_back_and_vllm_answers(vllm: RealServer, tmp_path: Path, capsys) -> None:
@@ -80,7 +104,7 @@ def test_a_streamed_call_is_shown_answered_and_vllm_goes_on_in_a_terminal(
         vllm, children, "--tools", str(tools_file(tmp_path)), "--tool-choice", "get_weather",
         "--max-tokens", "60", "--extra-body", '{"seed": 1}',
     )  # fmt: skip
-    streamed = streamed_arguments(vllm)  # vLLM's own stream for the same request
+    vllms = streamed(vllm, "weather in Paris?", NAMED, max_tokens=60, seed=1)
     served = answered(vllm)
     child.send("weather in Paris?\r")
     term.wait_text("result for get_weather#")
@@ -88,7 +112,7 @@ def test_a_streamed_call_is_shown_answered_and_vllm_goes_on_in_a_terminal(
     head = next(i for i, line in enumerate(lines) if line.startswith("tool call get_weather#"))
     call_id = lines[head].removeprefix("tool call get_weather#")
     assert call_id.startswith("chatcmpl-tool-")  # vLLM's own id, as it sent it
-    arguments, valid = final_arguments({"function": {"arguments": streamed}})
+    arguments, valid = final_arguments({"function": {"arguments": vllms.arguments[0]}})
     shown = "\n".join(lines[head + 1 :])
     assert shown.startswith(arguments.splitlines()[0])
     assert (NOT_JSON in shown) is not valid
@@ -101,20 +125,6 @@ def test_a_streamed_call_is_shown_answered_and_vllm_goes_on_in_a_terminal(
     assert term.wait_exit() == 0
 
 
-def streamed_arguments(vllm: RealServer) -> str:
-    """What vLLM streams as the call's arguments for the same request (the same seed)."""
-    chunks = vllm.stream({
-        "messages": [{"role": "user", "content": "weather in Paris?"}], "tools": [WEATHER],
-        "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
-        "max_tokens": 60, "seed": 1,
-    })  # fmt: skip
-    return "".join(
-        call["function"].get("arguments") or ""
-        for chunk in chunks for choice in chunk["choices"]  # type: ignore[union-attr]
-        for call in choice["delta"].get("tool_calls") or []
-    )  # fmt: skip
-
-
 def test_calls_cut_by_the_token_limit_are_printed_exactly_as_vllm_streamed_them(
     vllm: RealServer, tmp_path: Path
 ) -> None:
@@ -124,25 +134,14 @@ def test_calls_cut_by_the_token_limit_are_printed_exactly_as_vllm_streamed_them(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     printed = [json.loads(line) for line in done.stdout.decode().splitlines() if line]
-    chunks = vllm.stream({
-        "messages": [{"role": "user", "content": "weather?"}], "tools": [WEATHER],
-        "tool_choice": "required", "max_tokens": 40, "seed": 3,
-    })  # fmt: skip
-    calls: dict[int, dict[str, str]] = {}
-    finish = None
-    for chunk in chunks:
-        for choice in chunk["choices"]:  # type: ignore[union-attr]
-            finish = choice.get("finish_reason") or finish
-            for delta in choice["delta"].get("tool_calls") or []:
-                call = calls.setdefault(delta["index"], {"arguments": ""})
-                call["arguments"] += (delta.get("function") or {}).get("arguments") or ""
-    assert calls, "vLLM streamed no tool call"
-    assert [c["arguments"] for c in printed] == [calls[i]["arguments"] for i in sorted(calls)]
+    vllms = streamed(vllm, "weather?", "required", max_tokens=40, seed=3)
+    assert vllms.pieces, "vLLM streamed no tool call"
+    assert [c["arguments"] for c in printed] == vllms.arguments
     assert all(c["id"].startswith("chatcmpl-tool-") for c in printed)  # vLLM's ids, each its own
     assert len({c["id"] for c in printed}) == len(printed)
     # Cut by the token limit in the middle of its arguments: what a broken call looks
     # like, and what the user needs to see, exactly as received.
-    assert finish == "length"
+    assert vllms.finish == "length"
     assert not valid_json(printed[-1]["arguments"])
 
 
