@@ -1,7 +1,8 @@
 """A stand-in for vLLM's OpenAI-compatible server, for tests and ``make demo``.
 
 Serves the paths in :data:`ROUTES` (``GET /v1/models``, ``POST /v1/chat/completions``,
-and at the root, as vLLM does, ``GET /health``, ``GET /version`` and ``POST /tokenize``)
+and at the root, as vLLM does, ``GET /health``, ``GET /version``, ``GET /metrics`` and
+``POST /tokenize``)
 on a loopback address with the wire shapes vLLM uses: server-sent events over chunked
 transfer encoding, vLLM's error bodies, FastAPI's 404 and 405 bodies. Each chat
 request answers with the next scripted :class:`Reply` (see :meth:`StandinServer.push`), or
@@ -18,6 +19,7 @@ import contextlib
 import ipaddress
 import itertools
 import json
+import math
 import os
 import re
 import select
@@ -148,8 +150,21 @@ class Reply:
     """None: usage chunk iff the request had ``stream_options.include_usage``; bools force it."""
     hang: float = 0.0
     """Sleep this long after the headers before anything else (a silent server)."""
+    cached_tokens: int | None = None
+    """Prompt tokens found in the prefix cache: sent as usage's ``prompt_tokens_details``
+    (as vLLM does with ``--enable-prompt-tokens-details``) and counted in ``/metrics``."""
     headers: dict[str, str] = field(default_factory=dict)
     """Extra response headers, e.g. ``{"Retry-After": "1"}``."""
+    logprobs: list[float] | None = None
+    """When the request asks for ``logprobs``: the log probability of each delta's token
+    (one token per delta, cycled; None: -0.01 each), sent as vLLM 0.32 sends them (see
+    ``_token_logprobs``)."""
+    ignore_logprobs: bool = False
+    """Send ``"logprobs": null`` even when they are asked for (a server that ignores them)."""
+    split_characters: bool = False
+    """A delta that is one non-ASCII character comes after a token for the first part of
+    its bytes: an empty delta with vLLM 0.32's token for it (``""``, no bytes); the
+    delta's own token then carries the whole character, as vLLM corrects it."""
 
 
 _ERROR_TYPES = {
@@ -196,6 +211,42 @@ def _permission(created: int) -> dict[str, Any]:
 def _dumps(obj: Any) -> str:
     # Compact separators, like pydantic's model_dump_json and Starlette's JSONResponse.
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+MAX_LOGPROBS = 20  # vLLM's default --max-logprobs
+# The alternatives the stand-in offers for each token; "" is vLLM 0.32's token for a
+# token that is the first part of a character's bytes.
+_ALTERNATIVES = ("", " maybe", "\n", " perhaps", "!")
+
+
+def _logprobs_refusal(req: dict) -> str | None:
+    """vLLM's words refusing the request's logprobs, or None."""
+    top = req.get("top_logprobs")
+    if top is not None and not req.get("logprobs"):
+        return "when using `top_logprobs`, `logprobs` must be set to true. (parameter=top_logprobs)"
+    if isinstance(top, int) and top > MAX_LOGPROBS:
+        return (f"Requested sample logprobs of {top}, which is greater than max allowed: "
+                f"{MAX_LOGPROBS} (parameter=logprobs, value={top})")  # fmt: skip
+    return None
+
+
+def _token_logprobs(req: dict, reply: Reply, index: int, text: str) -> dict[str, Any] | None:
+    """A chunk's ``logprobs`` for its one token ``text``, as vLLM 0.32 sends them: the
+    sampled token first among its ``top_logprobs`` (however probable), the others most
+    probable first; ``bytes`` the token's UTF-8. None when not asked for (or ignored)."""
+    if not req.get("logprobs") or reply.ignore_logprobs:
+        return None
+    logprob = reply.logprobs[index % len(reply.logprobs)] if reply.logprobs else -0.01
+    top = req.get("top_logprobs") or 0
+
+    def token(text: str, logprob: float) -> dict[str, Any]:
+        return {"token": text, "logprob": logprob, "bytes": list(text.encode())}
+
+    rest = max(1e-9, 1 - math.exp(logprob))
+    names = [*_ALTERNATIVES, *(f" alt{n}" for n in range(top))]
+    others = [token(name, math.log(rest * 0.5 ** (n + 1))) for n, name in enumerate(names)]
+    sampled = token(text, logprob)
+    return {"content": [{**sampled, "top_logprobs": [sampled, *others][:top]}]}
 
 
 def _pieces(text: str, size: int) -> list[str]:
@@ -448,7 +499,7 @@ class _Handler(BaseHTTPRequestHandler):
             route[1](self, body)
 
     def _health(self, raw: bytes) -> None:
-        self._send_static(200, b"", "")
+        self._send_static(self.server.standin.health_status, b"", "")
 
     def _version(self, raw: bytes) -> None:
         self._send_json(200, {"version": VLLM_VERSION})
@@ -472,7 +523,20 @@ class _Handler(BaseHTTPRequestHandler):
             }
             for model in list(standin.models)
         ]
+        # LoRA adapters come after the base models, as vLLM lists them: a card without
+        # its own max_model_len, whose `root` is the adapter's path, `parent` its base.
+        data += [
+            {**data[0], "id": name, "root": f"/adapters/{name}", "parent": base,
+             "max_model_len": None, "permission": [_permission(created)]}
+            for name, base in dict(standin.loras).items()
+        ] if data else []  # fmt: skip
         self._send_json(200, {"object": "list", "data": data})
+
+    def _metrics(self, raw: bytes) -> None:
+        standin = self.server.standin
+        body = standin.metrics_body
+        text = standin.metrics_text() if body is None else body
+        self._send_static(200, text.encode(), "text/plain; version=1.0.0; charset=utf-8")
 
     def _tokenize(self, raw: bytes) -> None:
         """vLLM's chat tokenization: the prompt the chat template makes, as tokens.
@@ -492,15 +556,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, vllm_error("Request body must be a JSON object.", 400))
             return
         messages, model = req.get("messages"), req.get("model")
-        if not isinstance(messages, list):
+        if not isinstance(messages, list) and not isinstance(req.get("prompt"), str):
             self._send_json(400, vllm_error("messages: must be a list", 400, "messages"))
             return
-        if model is not None and model not in standin.models:
+        if model is not None and not standin._serves(model):
             message = f"The model `{model}` does not exist."
             self._send_json(404, vllm_error(message, 404, "model"))
             return
         kwargs = req.get("chat_template_kwargs") or {}
         strs: list[str] = []
+        if not isinstance(messages, list):  # vLLM's other form: a prompt, no template
+            strs = _bpe_pieces(req["prompt"])
+            messages = []
+            req = {**req, "add_generation_prompt": False}
         for message in messages:
             if isinstance(message, dict):
                 role = str(message.get("role"))
@@ -539,7 +607,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(model, str):
             self._send_json(400, vllm_error("model: must be a string", 400, "model"))
             return
-        if model not in standin.models:
+        if not standin._serves(model):
             message = f"The model `{model}` does not exist."
             self._send_json(404, vllm_error(message, 404, "model"))
             return
@@ -552,6 +620,14 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._send_json(400, vllm_error(message, 400, "max_tokens"))
             return
+        if (refusal := _logprobs_refusal(req)) is not None:
+            if req.get("stream") is True and refusal.startswith("Requested sample logprobs"):
+                # vLLM checks the number in the engine: after the 200, as the whole stream.
+                body = f"data: {_dumps(vllm_error(refusal, 400, 'logprobs'))}\n\ndata: [DONE]\n\n"
+                self._send_static(200, body.encode(), "text/event-stream")
+            else:
+                self._send_json(400, vllm_error(refusal, 400, "logprobs"))
+            return
         reply = standin._next_reply(req)
         if reply.status != 200:
             self._error_reply(reply)
@@ -563,10 +639,15 @@ class _Handler(BaseHTTPRequestHandler):
             body = page if reply.error_body is None else _encode_body(reply.error_body)
             wait = reply.hang + reply.first_token_delay
             self._send_static(200, body, reply.content_type, reply.headers, wait)
-        elif req.get("stream") is True:
-            self._stream(req, reply)
         else:
-            self._complete(req, reply)
+            standin._serving(req, reply, +1)
+            try:
+                if req.get("stream") is True:
+                    self._stream(req, reply)
+                else:
+                    self._complete(req, reply)
+            finally:
+                standin._serving(req, reply, -1)
 
     def _error_reply(self, reply: Reply) -> None:
         if reply.error_body is not None:
@@ -594,13 +675,16 @@ class _Handler(BaseHTTPRequestHandler):
         return deltas, reply.finish_reason
 
     @staticmethod
-    def _usage(req: dict, completion: int) -> dict[str, int]:
+    def _usage(req: dict, completion: int, cached: int | None = None) -> dict[str, Any]:
         prompt = _prompt_tokens(req.get("messages"))
-        return {
+        usage: dict[str, Any] = {
             "prompt_tokens": prompt,
             "total_tokens": prompt + completion,
             "completion_tokens": completion,
         }
+        if cached is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": cached}
+        return usage
 
     def _complete(self, req: dict, reply: Reply) -> None:
         deltas, finish = self._plan(req, reply)
@@ -631,7 +715,7 @@ class _Handler(BaseHTTPRequestHandler):
             ],
         }
         if reply.usage is not False:
-            payload["usage"] = self._usage(req, len(deltas))
+            payload["usage"] = self._usage(req, len(deltas), reply.cached_tokens)
         self._send_static(
             200,
             _dumps(payload).encode(),
@@ -693,11 +777,12 @@ class _Handler(BaseHTTPRequestHandler):
             return _dumps({**head, "model": req["model"], "choices": choices, **extra})
 
         def choice(
-            delta: dict[str, Any], finish: str | None = None, *, first: bool = False
-        ) -> list[dict[str, Any]]:
+            delta: dict[str, Any], finish: str | None = None, *, first: bool = False,
+            logprobs: Any = None,
+        ) -> list[dict[str, Any]]:  # fmt: skip
             # As vLLM sends them (tests/vllm/samples): `token_ids` on every chunk but the
             # first, `stop_reason` with the finish reason.
-            item = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            item = {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
             if finish is not None:
                 item["stop_reason"] = None
             if not first:
@@ -736,12 +821,16 @@ class _Handler(BaseHTTPRequestHandler):
                     bad_at = None
             if index:
                 self._pause(reply.delay)
+            logprobs = _token_logprobs(req, reply, index, text)
+            if logprobs and reply.split_characters and len(text) == 1 and ord(text) > 127:
+                part = _token_logprobs(req, reply, index, "")
+                send(chunk(choice({key: ""}, logprobs=part)))
             if ends_well and index == len(deltas) - 1 and bad_at is None:
                 extra = {} if sends_usage else fingerprint
-                send(chunk(choice({key: text}, finish), **extra))
+                send(chunk(choice({key: text}, finish, logprobs=logprobs), **extra))
                 finished = True
             else:
-                send(chunk(choice({key: text})))
+                send(chunk(choice({key: text}, logprobs=logprobs)))
             if key == "content":
                 sent_content += 1
         if cut_now():
@@ -771,7 +860,8 @@ class _Handler(BaseHTTPRequestHandler):
             if not finished:
                 send(chunk(choice({}, finish), **({} if sends_usage else fingerprint)))
             if sends_usage:
-                send(chunk([], usage=self._usage(req, len(deltas)), **fingerprint))
+                usage = self._usage(req, len(deltas), reply.cached_tokens)
+                send(chunk([], usage=usage, **fingerprint))
         if reply.send_done:
             send("[DONE]")
         if reply.open_after_done:
@@ -791,6 +881,7 @@ ROUTES: dict[str, tuple[str, Callable[[_Handler, bytes], None]]] = {
     "/health": ("GET", _Handler._health),
     "/version": ("GET", _Handler._version),
     "/tokenize": ("POST", _Handler._tokenize),
+    "/metrics": ("GET", _Handler._metrics),
 }
 
 
@@ -814,6 +905,8 @@ class StandinServer:
         serves_tokenize: bool = True,
         demo: bool = False,
         without: Collection[str] = (),
+        loras: dict[str, str] | None = None,
+        metric_names: str = "current",
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"standin server only binds loopback addresses, not {host!r}")
@@ -834,6 +927,17 @@ class StandinServer:
         self.without = set(without)  # paths of ROUTES answered with a 404, as if not served
         self.demo = demo  # answer like a model, at a model's pace (see demo_reply)
         self.tokenize_requests: list[Any] = []  # POST /tokenize bodies (None if not JSON)
+        # ... but those that ask for the count alone (`return_token_strs: false`: the toolbar's)
+        self.count_requests: list[Any] = []
+        self.loras: dict[str, str] = dict(loras or {})  # LoRA adapter -> its base model
+        # /metrics: "current" names (vLLM 0.32) or the "older" ones (gpu_cache_usage_perc,
+        # gpu_prefix_cache_*), or `metrics_body` sent as it is; the figures below.
+        self.metric_names = metric_names
+        self.metrics_body: str | None = None
+        self.waiting = 0  # requests waiting, as /metrics says (set by a test)
+        self.health_status = 200  # GET /health's: vLLM's is 503 once its engine died
+        self.kv_cache_usage = 0.0  # share of the KV cache in use, as /metrics says
+        self.counters = {"running": 0, "prompt": 0, "generation": 0, "queries": 0, "hits": 0}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._replies: collections.deque[Reply] = collections.deque()
@@ -842,6 +946,7 @@ class StandinServer:
         self._stopping = threading.Event()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._started = time.time()  # the counters' `_created`, as prometheus_client gives it
 
     @property
     def url(self) -> str:
@@ -957,12 +1062,69 @@ class StandinServer:
             body = json.loads(raw)
         except ValueError:
             body = None
+        counting = isinstance(body, dict) and body.get("return_token_strs") is False
         with self._lock:
-            self.tokenize_requests.append(body)
+            (self.count_requests if counting else self.tokenize_requests).append(body)
 
     def _missing(self) -> set[str]:
         """The paths of ROUTES this server answers with a 404."""
         return self.without | (set() if self.serves_tokenize else {"/tokenize"})
+
+    def _serves(self, model: Any) -> bool:
+        return model in self.models or model in self.loras
+
+    def _serving(self, req: dict, reply: Reply, change: int) -> None:
+        """A chat request starts (+1: its tokens are counted) or ends (-1), for /metrics."""
+        with self._lock:
+            counters = self.counters
+            counters["running"] += change
+            if change > 0:
+                prompt = _prompt_tokens(req.get("messages"))
+                counters["prompt"] += prompt
+                counters["queries"] += prompt
+                counters["hits"] += min(prompt, reply.cached_tokens or 0)
+                counters["generation"] += len(_Handler._plan(req, reply)[0])
+
+    def metrics_text(self) -> str:
+        """``GET /metrics`` as vLLM's prometheus_client writes it (a few of its figures)."""
+        older = self.metric_names == "older"
+        with self._lock:
+            counters = dict(self.counters)
+        labels = f'{{engine="0",model_name="{self.models[0] if self.models else "none"}"}}'
+        lines = [
+            "# HELP python_gc_objects_collected_total Objects collected during gc",
+            "# TYPE python_gc_objects_collected_total counter",
+            'python_gc_objects_collected_total{generation="0"} 14821.0',
+        ]
+
+        def gauge(name: str, text: str, value: float | str) -> None:
+            shown = value if isinstance(value, str) else repr(float(value))
+            lines.extend([f"# HELP {name} {text}", f"# TYPE {name} gauge",
+                          f"{name}{labels} {shown}"])  # fmt: skip
+
+        def counter(name: str, text: str, value: float) -> None:
+            # prometheus_client 0.2x names a counter's family with its _total; older ones not.
+            family = name if older else f"{name}_total"
+            lines.extend([f"# HELP {family} {text}", f"# TYPE {family} counter",
+                          f"{name}_total{labels} {float(value)!r}"])  # fmt: skip
+            gauge(f"{name}_created", text, f"{self._started:.16e}")
+
+        gauge("vllm:num_requests_running", "Number of requests in model execution batches.",
+              counters["running"])  # fmt: skip
+        gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.",
+              self.waiting)  # fmt: skip
+        prefix = "vllm:gpu_prefix_cache" if older else "vllm:prefix_cache"
+        gauge("vllm:gpu_cache_usage_perc" if older else "vllm:kv_cache_usage_perc",
+              "KV-cache usage. 1 means 100 percent usage.", self.kv_cache_usage)  # fmt: skip
+        counter(f"{prefix}_queries",
+                "Prefix cache queries, in terms of number of queried tokens.",
+                counters["queries"])  # fmt: skip
+        counter(f"{prefix}_hits", "Prefix cache hits, in terms of number of cached tokens.",
+                counters["hits"])  # fmt: skip
+        counter("vllm:prompt_tokens", "Number of prefill tokens processed.", counters["prompt"])
+        counter("vllm:generation_tokens", "Number of generation tokens processed.",
+                counters["generation"])  # fmt: skip
+        return "\n".join(lines) + "\n"
 
     def _opens_think(self, model: Any) -> bool:
         opens = self.template_opens_think

@@ -191,6 +191,7 @@ class SoakServer(StandinServer):
             self.last_request = body
             self.requests.clear()
             self.headers.clear()
+            self.count_requests.clear()  # the toolbar's counts hold the conversation too
         n = int(text.removeprefix("msg-"))
         answer = f"You said: {text}"
         kind = fault(n)

@@ -375,6 +375,8 @@ def request(
     response = conn.getresponse()
     raw = response.read()
     conn.close()
+    if "json" not in (response.getheader("Content-Type") or ""):  # /metrics, /health
+        return response.status, raw.decode() if raw else None, response
     return response.status, json.loads(raw) if raw else None, response
 
 
@@ -398,7 +400,7 @@ def test_every_route_answers_another_method_with_fastapis_405(server: StandinSer
         assert response.getheader("Allow") == method
         assert request(server, method, path)[0] == 200, path
     assert request(server, "DELETE", "/v1/models")[0] == 405
-    assert request(server, "GET", "/metrics")[:2] == (404, {"detail": "Not Found"})
+    assert request(server, "GET", "/no/such/path")[:2] == (404, {"detail": "Not Found"})
     assert server.requests == [HELLO]  # the one POST /v1/chat/completions
 
 

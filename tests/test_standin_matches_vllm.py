@@ -23,6 +23,8 @@ EXACT = {
     "unknown_model",
     "wrong_key",
     "max_tokens_over_context",
+    "stream_with_logprobs",
+    "logprobs_over_max",
 }
 
 

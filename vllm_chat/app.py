@@ -119,11 +119,17 @@ def make_chat(settings: Settings, env: Environment | None = None) -> Chat:
         read_timeout=settings.timeout,
     )
 
+    legend = True  # the token view's, once a run
+
     def renderer() -> Renderer:
-        made = make_renderer(env, code_theme=settings.code_theme)
+        nonlocal legend
+        tokens = chat.logprobs is not None and env.markdown
+        made = make_renderer(env, code_theme=settings.code_theme, tokens=tokens,
+                             legend=legend and tokens)  # fmt: skip
+        legend = legend and not tokens
         return made if env.stdout_isatty else _ReaderGuard(made)
 
-    return Chat(
+    chat = Chat(
         client,
         model=settings.model,
         conversation=Conversation(system_prompt=settings.system_prompt),
@@ -134,7 +140,9 @@ def make_chat(settings: Settings, env: Environment | None = None) -> Chat:
         make_spinner=functools.partial(_spinner, env),
         report=report,
         env=env,
+        logprobs=settings.logprobs,
     )
+    return chat
 
 
 class _ReaderGuard:
@@ -233,15 +241,23 @@ def run_quick(settings: Settings, message: str, env: Environment | None = None) 
     from vllm_chat.client.errors import ApiError
 
     env = env or Environment.detect()
+    script = None
+    if settings.json:  # one JSON object out, on stdout (or on stderr for a failure)
+        from vllm_chat.chat.script import JsonScript
+
+        script = JsonScript(env)
+    say = script.report if script else functools.partial(status_line, env=env)
     if not message.strip():
-        status_line("nothing to send: the message is empty", kind="error", env=env)
+        say("nothing to send: the message is empty", kind="error")
         return EXIT_USAGE
     if settings.pick:
-        status_line("-r without QUERY picks from a list in the chat; with -q, give QUERY "
-                    "(an id, or words of the chat)", kind="error", env=env)  # fmt: skip
+        say("-r without QUERY picks from a list in the chat; with -q, give QUERY "
+            "(an id, or words of the chat)", kind="error")  # fmt: skip
         return EXIT_USAGE
     chat = make_chat(settings, env)
     chat.mode = "quick"
+    if script:
+        script.take_over(chat)
     try:
         failed = give_tools(chat, settings) or resume(chat, settings)
         from vllm_chat.store.resume import continue_stored, keep_in_store, keep_in_store_later
@@ -257,19 +273,25 @@ def run_quick(settings: Settings, message: str, env: Environment | None = None) 
             if waiting:
                 chat.after_change()
                 chat.report(f"{waiting} more tool call(s) wait for a result", kind="info")
+                if script:
+                    script.write({"tool_calls_waiting": waiting})
                 return EXIT_OK
             chat.answer_tools()
         else:
             chat.send(message)
-        if chat.last_tool_calls:  # for scripts: one JSON line per call, to run and answer
+        if script:
+            script.answer(chat)
+        elif chat.last_tool_calls:  # for scripts: one JSON line per call, to run and answer
             from vllm_chat.chat.tools import call_line
 
             env.stdout.write("".join(call_line(call) + "\n" for call in chat.last_tool_calls))
             env.stdout.flush()
     except ApiError as exc:
-        chat.report(str(exc), kind="error")
+        (script.failure(exc, chat) if script else chat.report(str(exc), kind="error"))
         return EXIT_FAILURE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if script:
+            script.failure(exc, chat)
         return EXIT_INTERRUPTED
     finally:
         chat.client.close()
@@ -281,6 +303,9 @@ def run_interactive(settings: Settings, env: Environment | None = None) -> int:
     from vllm_chat.render.terminal import quiet_input
 
     env = env or Environment.detect()
+    if settings.json:
+        status_line("--json goes with -q: it prints one answer as JSON", kind="error", env=env)
+        return EXIT_USAGE
     _own_ctrl_c()
     # Keys typed before the first prompt wait for it, Enter still meaning "send".
     with quiet_input(env):

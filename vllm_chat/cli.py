@@ -18,6 +18,7 @@ from vllm_chat.config.defaults import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     DEFAULT_THINK,
+    DEFAULT_TOP_LOGPROBS,
     THINK_MODES,
 )
 
@@ -112,13 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
          "send the tool definitions in this JSON file (a list, OpenAI's format) with each request"),
         (("--tool-choice",), dict(metavar="CHOICE"),
          "auto, none, required, or a tool's name (sent as tool_choice)"),
+        (("--stats",), dict(action=argparse.BooleanOptionalAction),
+         "print time to first token and tokens/s after answers"),
+        (("--logprobs",), dict(nargs="?", const=DEFAULT_TOP_LOGPROBS, metavar="N",
+         type=_checked("top_logprobs")), "ask for token probabilities, N alternatives each "
+         f"(default {DEFAULT_TOP_LOGPROBS}): tokens coloured by them, /alt lists them"),
+        (("--json",), dict(action="store_true"), "with -q: print the answer as one JSON object"),
     ):  # fmt: skip
         chat.add_argument(*flags, help=text, **options)
-    chat.add_argument(
-        "--stats",
-        action=argparse.BooleanOptionalAction,
-        help="print time to first token and tokens/s after answers",
-    )
 
     display = parser.add_argument_group("display and keys")
     display.add_argument(
@@ -131,11 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"Pygments style for code blocks (default {DEFAULT_CODE_THEME})",
     )
-    display.add_argument(
-        "--vi",
-        action=argparse.BooleanOptionalAction,
-        help="vi key bindings in the prompt (default: Emacs ones)",
-    )
+    display.add_argument("--vi", action=argparse.BooleanOptionalAction,
+                         help="vi key bindings in the prompt (default: Emacs ones)")  # fmt: skip
 
     sampling = parser.add_argument_group("sampling")
     for flag, metavar, text in (

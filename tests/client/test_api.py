@@ -794,13 +794,14 @@ def test_call_root_reaches_the_paths_vllm_serves_outside_v1(
 @pytest.mark.parametrize(
     ("method", "path", "said"),
     [
-        ("GET", "/metrics", "404 Not Found"),  # the stand-in has none
+        ("GET", "/metrics", "404 Not Found"),  # this stand-in has none
         ("GET", "/tokenize", "405 Method Not Allowed"),
     ],
 )
 def test_call_root_names_an_endpoint_the_server_lacks(
-    server: StandinServer, method: str, path: str, said: str
+    server_factory: Callable[..., StandinServer], method: str, path: str, said: str
 ) -> None:
+    server = server_factory(without={"/metrics"})
     root = server.url.removesuffix("/v1")
     with pytest.raises(HTTPStatusError) as info:
         Client(server.url).call_root(method, path)

@@ -971,9 +971,10 @@ def test_completion_knows_the_arguments_of_commands(server: StandinServer) -> No
 # ---- the toolbar -----------------------------------------------------------------------
 
 
-def test_toolbar_after_an_answer(server: StandinServer, tmp_path: Path) -> None:
+def test_toolbar_after_an_answer(server_factory, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("x")
+    server = server_factory(serves_tokenize=False)  # no count: the usage stands (test_insight)
     repl = run_repl(new_chat(server.url), "hello\r" + CTRL_D)
     bar = repl.toolbar()
     # The stand-in counts a prompt token per 4 characters and a token per delta:
@@ -991,9 +992,8 @@ def test_toolbar_before_any_answer(server: StandinServer) -> None:
     assert repl.toolbar() == " model: asking the server…"
 
 
-def test_toolbar_shows_the_context_length_when_the_model_was_named(
-    server: StandinServer,
-) -> None:
+def test_toolbar_shows_the_context_length_when_the_model_was_named(server_factory) -> None:
+    server = server_factory(serves_tokenize=False)  # no count: the usage stands (test_insight)
     repl = run_repl(new_chat(server.url, model="standin-model"), "hello\r" + CTRL_D)
     # The model list was never needed; the toolbar's first look fetches it in the background.
     deadline = time.monotonic() + 10

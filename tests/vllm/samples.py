@@ -59,6 +59,11 @@ def exchanges(model: str, max_model_len: int, eos_id: int | None = None) -> dict
         "health": Exchange("GET", "/health", auth="none"),
         "stream_with_usage": chat(stream=True, max_tokens=3, stream_options=usage, **repeatable),
         "stream": chat(stream=True, max_tokens=3, **repeatable),
+        # Token probabilities (one alternative: the sampled token's own entry), and more
+        # alternatives than vLLM's --max-logprobs (20) allows: refused inside the stream.
+        "stream_with_logprobs": chat(stream=True, max_tokens=3, logprobs=True, top_logprobs=1,
+                                     stream_options=usage, **repeatable),  # fmt: skip
+        "logprobs_over_max": chat(stream=True, max_tokens=3, logprobs=True, top_logprobs=21),
         "completion": chat(max_tokens=3, **repeatable),
         "unknown_model": chat(model="nope"),
         "wrong_key": chat(auth="wrong"),

@@ -42,6 +42,9 @@ class AnswerStream:
         self._reasoning_started: float | None = None
         self._reasoning_open = False
         self._reasoning_deltas = 0
+        self._reasoning_parts: list[str] = []
+        # Token probabilities not yet handed on, chunk by chunk.
+        self._tokens: list[Sequence[Mapping[str, Any]]] = []
         self.calls_shown = False  # the renderer showed the tool calls (a pipe does not)
 
     @property
@@ -54,6 +57,11 @@ class AnswerStream:
         if self._answer_override is not None:
             return self._answer_override
         return self._splitter.answer_text
+
+    @property
+    def reasoning_text(self) -> str:
+        """The thinking, from the reasoning field or `<think>` (shown or not)."""
+        return "" if self._answer_override is not None else "".join(self._reasoning_parts)
 
     @property
     def never_closed_think(self) -> bool:
@@ -73,6 +81,20 @@ class AnswerStream:
         self._content_fed = True
         for kind, piece in self._splitter.feed(text):
             self._route(kind, piece)
+
+    def logprobs(self, tokens: Sequence[Mapping[str, Any]]) -> None:
+        """The probabilities of the tokens whose text comes next, for a renderer that
+        shows them (`feed_logprobs`); held until it exists."""
+        self._tokens.append(tokens)
+        if self._renderer is not None:
+            self._hand_tokens(self._renderer)
+
+    def _hand_tokens(self, renderer: Renderer) -> None:
+        feed = getattr(renderer, "feed_logprobs", None)
+        if feed is not None:
+            for tokens in self._tokens:
+                feed(tokens)
+        self._tokens = []
 
     def tool_calls(self, calls: Sequence[Mapping[str, Any]]) -> None:
         """The answer's tool calls so far (all of them, in index order), after one grew."""
@@ -106,6 +128,7 @@ class AnswerStream:
         if self._reasoning_started is None:
             self._reasoning_started = time.perf_counter()
         self._reasoning_deltas += 1
+        self._reasoning_parts.append(text)
         if self._think == "hide" or self._answer_started:
             return
         self._reasoning_open = True
@@ -125,6 +148,7 @@ class AnswerStream:
         if self._renderer is None:
             self._stop_spinner()
             self._renderer = self._make_renderer()
+            self._hand_tokens(self._renderer)
         return self._renderer
 
     def _stop_spinner(self) -> None:

@@ -15,6 +15,9 @@ class Message:
     # {"name", "arguments"}}] (arguments the exact string streamed).
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None  # a "tool" message: the call it answers
+    # An answer's token probabilities, when asked for: one dict per token in OpenAI's
+    # shape (client.events.Logprobs); never sent back to the server.
+    logprobs: list[dict[str, Any]] | None = None
 
     def as_request(self) -> dict[str, Any]:
         if self.role == "tool":
@@ -41,8 +44,11 @@ class Conversation:
         *,
         partial: bool = False,
         tool_calls: list[dict[str, Any]] | None = None,
+        logprobs: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.messages.append(Message("assistant", content, partial, tool_calls or None))
+        self.messages.append(
+            Message("assistant", content, partial, tool_calls or None, logprobs=logprobs)
+        )
 
     def add_tool_result(self, call_id: str, content: str) -> None:
         self.messages.append(Message("tool", content, tool_call_id=call_id))

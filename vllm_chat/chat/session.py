@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from vllm_chat.chat.attachments import Attachments
 from vllm_chat.chat.conversation import Conversation
+from vllm_chat.chat.logprobs import refusal, say_if_ignored
 from vllm_chat.chat.think import prompt_opens_think
 from vllm_chat.chat.turn import Turn, TurnResult, TurnStats
 from vllm_chat.client.api import Client
@@ -101,6 +102,10 @@ class Chat:
     last_finish: str | None = None  # the last answer's finish reason
     last_tool_calls: list[dict[str, Any]] = field(default_factory=list)  # the last answer's
     tools: list[dict[str, Any]] | None = None  # tool definitions sent with each request
+    # Token probabilities: the alternatives asked for each token (top_logprobs); None: off.
+    logprobs: int | None = None
+    last_result: TurnResult | None = None  # how the last turn went (`-q --json` prints it)
+    said_no_logprobs: bool = False  # the server ignoring logprobs was said once
     # Called after every turn, however it ended, and after commands that change the chat:
     # the session store (store.journal) writes what changed.
     after_change: Callable[[], None] = lambda: None
@@ -202,6 +207,8 @@ class Chat:
         }
         if self.tools:
             body["tools"] = self.tools
+        if self.logprobs is not None:
+            body.update(logprobs=True, top_logprobs=self.logprobs)
         return body
 
     def send(self, text: Any) -> str:
@@ -297,6 +304,7 @@ class Chat:
             context_window=lambda: self._context_window(body["model"]),
         ).run()
         self.last_stats, self.last_finish = result.stats, result.finish_reason
+        self.last_result = result
         if result.error is not None:
             if probed_now and not result.shown_anything:  # no server yet? Ask next time.
                 self.think_templates.pop(template_key, None)
@@ -306,7 +314,9 @@ class Chat:
             # from now on its answers start as answers (the server's word was wrong).
             self.think_templates[template_key] = False
         self.last_tool_calls = result.tool_calls
-        self.conversation.add_assistant(result.text, tool_calls=self.last_tool_calls)
+        self.conversation.add_assistant(result.text, tool_calls=self.last_tool_calls,
+                                        logprobs=result.logprobs)  # fmt: skip
+        say_if_ignored(self, result)
         if self.mode == "repl" and not result.calls_shown:
             self._show_calls(self.last_tool_calls)
         if result.stats.usage is not None:
@@ -329,11 +339,14 @@ class Chat:
         """Keep what arrived (or the message, for /retry); raise the error, explained."""
         if result.text or result.calls:
             calls = result.tool_calls
-            self.conversation.add_assistant(result.text, partial=True, tool_calls=calls)
+            self.conversation.add_assistant(result.text, partial=True, tool_calls=calls,
+                                            logprobs=result.logprobs)  # fmt: skip
             if not result.calls_shown:
                 self._show_calls(calls)
         else:
             self._forget_unanswered(content)
+        if self.logprobs is not None and (refused := refusal(error, self.mode)):
+            raise refused from error
         if isinstance(error, StreamError) and result.text:
             raise StreamError(f"{str(error).rstrip('.')}; the partial answer was kept") from error
         if isinstance(error, HTTPStatusError) and error.status == 404:

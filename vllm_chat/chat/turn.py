@@ -20,6 +20,7 @@ from vllm_chat.client.events import (
     BadEvent,
     ContentDelta,
     Finish,
+    Logprobs,
     ReasoningDelta,
     ToolCallDelta,
     Usage,
@@ -100,6 +101,7 @@ class TurnStats:
             parts.append(
                 f"{self.usage.prompt_tokens} prompt + {self.usage.completion_tokens} "
                 "completion tokens"
+                + ("" if (cached := self.usage.cached_tokens) is None else f", {cached} cached")
             )
         else:
             parts.append(f"~{tokens} tokens (the server sent no usage)")
@@ -119,6 +121,9 @@ class TurnResult:
     never_closed_think: bool = False  # the template opened <think>, the answer never closed it
     note: str | None = None  # how a finished answer ended, if worth a line (see ending_note)
     error: BaseException | None = None  # Ctrl-C, a failure or a bug that ended it early
+    reasoning: str = ""  # the thinking, whether shown or not
+    # The tokens' probabilities, when the server sent any (`Logprobs`); None: it sent none.
+    logprobs: list[dict[str, Any]] | None = None
     # The tool calls the answer made, by index, as they were streamed (see add_tool_delta).
     calls: dict[int, dict[str, Any]] = field(default_factory=dict)
 
@@ -187,6 +192,7 @@ class Turn:
                 result.error = exc
         result.text = answer.answer_text
         result.shown_anything = answer.shown_anything
+        result.reasoning = answer.reasoning_text
         result.calls_shown = answer.calls_shown
         result.never_closed_think = answer.never_closed_think
         if result.error is None:
@@ -212,6 +218,10 @@ class Turn:
                     result.saw_words = True
                     result.add_tool_delta(event)
                     answer.tool_calls([result.calls[index] for index in sorted(result.calls)])
+                elif isinstance(event, Logprobs):
+                    result.logprobs = result.logprobs if result.logprobs is not None else []
+                    result.logprobs.extend(event.tokens)
+                    answer.logprobs(event.tokens)
                 elif isinstance(event, Usage):
                     stats.usage = event
                 elif isinstance(event, BadEvent) and not warned_bad_event:

@@ -83,16 +83,21 @@ class Client:
 
     def models(self) -> list[ModelInfo]:
         """`GET /models`: the models the server serves, in its order."""
+        return [
+            ModelInfo(str(card["id"]), int_or_none(card.get("max_model_len")))
+            for card in self.model_cards()
+        ]
+
+    def model_cards(self) -> list[dict[str, Any]]:
+        """`GET /models`: each model's card as sent (vLLM's have `root`, `parent`, ...)."""
         response = self._request("GET", "/models", stream=False)
         with response:
             self._raise_for_status(response)
             try:
-                payload = response.json()
-                entries = payload["data"]
-                return [
-                    ModelInfo(str(entry["id"]), int_or_none(entry.get("max_model_len")))
-                    for entry in entries
-                ]
+                entries = response.json()["data"]
+                if not all(isinstance(entry, dict) and "id" in entry for entry in entries):
+                    raise TypeError("not a model card")
+                return list(entries)
             except (ValueError, KeyError, TypeError) as exc:
                 raise StreamError(
                     f"{self.base_url}/models did not answer with a model list; " + hint("base_url")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vllm_chat.client.errors import server_failure
@@ -39,6 +39,8 @@ class Usage:
     # Prompt tokens served from the prefix cache (`prompt_tokens_details.cached_tokens`),
     # when the server says; vLLM does with --enable-prompt-tokens-details.
     cached_tokens: int | None = None
+    # The usage object exactly as the server sent it (`-q --json` prints it).
+    raw: dict[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,16 @@ class ToolCallDelta:
     id: str | None = None
     name: str | None = None
     arguments: str = ""
+
+
+@dataclass(frozen=True)
+class Logprobs:
+    """The probabilities of a chunk's tokens (`choices[0].logprobs.content`), in OpenAI's
+    shape: `{"token", "logprob", "bytes", "top_logprobs": [{"token", "logprob", "bytes"}]}`,
+    the alternatives sorted by probability (vLLM puts the sampled token first). Sent only
+    when the server answered the request for them; `tokens` may be empty."""
+
+    tokens: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,7 @@ class BadEvent:
     payload: str
 
 
-StreamEvent = ContentDelta | ReasoningDelta | ToolCallDelta | Usage | Finish | BadEvent
+StreamEvent = ContentDelta | ReasoningDelta | ToolCallDelta | Logprobs | Usage | Finish | BadEvent
 
 
 def parse_chunk(payload: str, headers: Mapping[str, str] | None = None) -> list[StreamEvent]:
@@ -89,6 +101,9 @@ def parse_chunk(payload: str, headers: Mapping[str, str] | None = None) -> list[
         delta = choice.get("delta") or {}
         if not isinstance(delta, dict):
             return [BadEvent(payload)]
+        logprobs = choice.get("logprobs")
+        if isinstance(logprobs, dict):  # first: a renderer colours the text by them
+            events.append(Logprobs(token_logprobs(logprobs.get("content"))))
         reasoning = delta.get("reasoning") or delta.get("reasoning_content")
         if isinstance(reasoning, str) and reasoning:
             events.append(ReasoningDelta(reasoning))
@@ -127,6 +142,33 @@ def tool_call_deltas(calls: Any) -> list[ToolCallDelta]:
     return found
 
 
+def token_logprobs(content: Any) -> list[dict[str, Any]]:
+    """The entries of `logprobs.content`, checked, each one's alternatives sorted."""
+    if not isinstance(content, list):
+        return []
+    entries = []
+    for item in content:
+        if isinstance(item, dict):
+            top = item.get("top_logprobs")
+            alternatives = [_token(alt) for alt in top if isinstance(alt, dict)] if isinstance(
+                top, list) else []  # fmt: skip
+            alternatives.sort(key=lambda alt: -alt["logprob"])  # stable: ties keep their order
+            entries.append({**_token(item), "top_logprobs": alternatives})
+    return entries
+
+
+def _token(item: dict[str, Any]) -> dict[str, Any]:
+    """One token: its text, log probability (vLLM's floor, -9999, when absent) and bytes."""
+    token = item.get("token")
+    logprob = item.get("logprob")
+    raw = item.get("bytes")
+    return {
+        "token": token if isinstance(token, str) else "",
+        "logprob": float(logprob) if isinstance(logprob, (int, float)) else -9999.0,
+        "bytes": raw if isinstance(raw, list) and all(isinstance(b, int) for b in raw) else None,
+    }
+
+
 def payloads(chunks: Iterator[bytes]) -> Iterator[str]:
     """The `data` payloads of the event stream in `chunks`, the last one included."""
     decoder = SSEDecoder()
@@ -141,7 +183,7 @@ def usage_of(usage: dict[str, Any]) -> Usage:
     total = int_or_none(usage.get("total_tokens")) or prompt + completion
     details = usage.get("prompt_tokens_details")
     cached = int_or_none(details.get("cached_tokens")) if isinstance(details, dict) else None
-    return Usage(prompt, completion, total, cached)
+    return Usage(prompt, completion, total, cached, raw=usage)
 
 
 def int_or_none(value: Any) -> int | None:

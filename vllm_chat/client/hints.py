@@ -51,6 +51,14 @@ MODE_HINTS: dict[str, dict[str, str]] = {
         "repl": "/set max_tokens N asks for fewer, /unset max_tokens lets the server decide",
         "quick": "ask for fewer with --max-tokens N, or leave it out",
     },
+    "logprobs": {
+        "repl": "/logprobs N asks for fewer alternatives, /logprobs off stops asking",
+        "quick": "ask for fewer with --logprobs N, or leave it out",
+    },
+    "no_logprobs": {
+        "repl": "/logprobs off stops asking",
+        "quick": "leave out --logprobs",
+    },
 }
 
 # ssl.SSLError reasons that mean the other end answered in plain text, not TLS.

@@ -21,3 +21,4 @@ THINK_MODES = ("show", "hide", "collapse")  # what to do with a reasoning model'
 DEFAULT_THINK = "show"
 # rich's own code themes, usable wherever a Pygments style name is.
 ANSI_CODE_THEMES = ("ansi_dark", "ansi_light")
+DEFAULT_TOP_LOGPROBS = 5  # alternatives asked for each token by --logprobs and /logprobs

@@ -44,6 +44,7 @@ __all__ = [
     "flag_value",
     "positive_number",
     "resolve",
+    "top_logprobs",
 ]
 
 T = TypeVar("T")
@@ -67,6 +68,17 @@ def positive_number(text: str) -> float:
         raise ValueError(f"expected a number, got {text!r}")
     if value <= 0:
         raise ValueError(f"must be above 0, got {text}")
+    return value
+
+
+def top_logprobs(text: str) -> int:
+    """`--logprobs N`: how many alternatives of each token, a whole number from 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"expected a whole number of alternatives, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"must be 0 or more, got {value}")
     return value
 
 
@@ -181,5 +193,7 @@ def settings_from_args(args: argparse.Namespace, config: Config | None = None) -
         resume="" if args.continue_chat else (args.resume or None),
         pick=args.resume == "",
         tools_file=args.tools,
+        logprobs=args.logprobs,
+        json=args.json,
         config_file=config.path,
     )

@@ -43,6 +43,8 @@ class Settings:
     resume: str | None = None  # -c: "" (the latest chat); -r QUERY: QUERY; -r: None + pick
     pick: bool = False  # -r without QUERY: choose the chat from a list
     tools_file: Path | None = None  # --tools: tool definitions sent with each request
+    logprobs: int | None = None  # --logprobs N: top_logprobs asked for; None: none asked
+    json: bool = False  # --json: -q prints one JSON object (errors too, on stderr)
     config_file: Path | None = None  # the config file that was read, if any
 
     def __repr__(self) -> str:  # keep the key out of any accidental print or traceback

@@ -193,8 +193,17 @@ class PacedWriter:
             raise error
 
 
-def make_renderer(env: Environment, *, code_theme: str = "monokai") -> Renderer:
-    """The best renderer for `env`'s stdout: Markdown on a terminal that can draw, else text."""
+def make_renderer(
+    env: Environment, *, code_theme: str = "monokai", tokens: bool = False, legend: bool = False
+) -> Renderer:
+    """The best renderer for `env`'s stdout: Markdown on a terminal that can draw, else text.
+
+    `tokens`: the token view instead of Markdown (token probabilities are on), its
+    `legend` first."""
+    if env.markdown and tokens:
+        from vllm_chat.render.tokens import TokenRenderer
+
+        return TokenRenderer(env.stdout, env.stderr, env=env, legend=legend)
     if env.markdown:
         from vllm_chat.render.stream import MarkdownRenderer
 

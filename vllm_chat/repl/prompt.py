@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -28,6 +29,7 @@ from vllm_chat.render.environment import Environment
 from vllm_chat.render.terminal import hold_typeahead, take_typeahead
 from vllm_chat.render.text import sanitize, status_line, unexpected
 from vllm_chat.repl import commands
+from vllm_chat.repl.context import ContextCounter
 from vllm_chat.repl.keys import EXIT_HINT, BlockState, configure_keys, key_bindings
 from vllm_chat.store.history import open_history
 from vllm_chat.store.journal import Journal
@@ -148,6 +150,8 @@ class Repl:
         self.journal = journal
         self.env = env or chat.env
         self.model_problem: str | None = None  # why the model list failed, for the toolbar
+        # The toolbar's count of the context, from /tokenize after each change.
+        self.context_count = ContextCounter(chat, on_count=self._redraw)
         self._block = BlockState()
         self.session: PromptSession[str] = PromptSession(
             message=PROMPT,
@@ -187,10 +191,15 @@ class Repl:
         """Model · context used of its length · last time to first token and speed."""
         chat = self.chat
         parts = [chat.model or f"model: {self.model_problem or 'asking the server…'}"]
-        if chat.context_tokens is not None:
+        in_context = self.context_count.count()
+        if in_context is None:
+            in_context = chat.context_tokens
+        if in_context is not None:
             limit = chat.max_model_len()
-            parts.append(f"{chat.context_tokens:,}{f' / {limit:,}' if limit else ''} tokens")
+            parts.append(f"{in_context:,}{f' / {limit:,}' if limit else ''} tokens")
         stats = chat.last_stats
+        if stats is not None and stats.usage is not None and stats.usage.cached_tokens is not None:
+            parts.append(f"{stats.usage.cached_tokens:,} cached")
         if stats is not None and stats.ttft_ms is not None:
             parts.append(f"TTFT {stats.ttft_ms:,.0f} ms")
             if stats.tokens_per_second is not None:
@@ -254,7 +263,14 @@ class Repl:
         exc = listing.exception()
         if exc is not None and self.chat.model is None:
             self.model_problem = failure_word(exc)
-        self.session.app.invalidate()  # thread-safe; nothing happens without a prompt
+        else:
+            self.context_count.changed()  # a resumed chat: its model is known now
+        self._redraw()
+
+    def _redraw(self) -> None:
+        """Redraw the toolbar; safe from any thread, with or without a prompt on screen."""
+        with contextlib.suppress(RuntimeError):  # its event loop ended meanwhile: no redraw
+            self.session.app.invalidate()
 
     def _feed_typeahead(self) -> None:
         """Keys typed while the last answer streamed (Ctrl-D left out) go to this prompt."""
@@ -274,6 +290,7 @@ class Repl:
         and a new prompt; only `PROMPT_FAILURES` of them in a row end the session.
         """
         failures = 0
+        self.context_count.changed()  # a resumed chat is counted before the first line
         while True:
             self._block.open = False
             try:
@@ -307,6 +324,7 @@ class Repl:
             self.error(unexpected(exc))
         finally:
             self.chat.after_change()  # a command may have changed the chat: store it
+            self.context_count.changed()  # and the toolbar counts it again (in the background)
         return True
 
     def _act(self, line: str) -> bool:

@@ -27,7 +27,7 @@ from vllm_chat.chat.conversation import Message
 from vllm_chat.config.settings import data_dir
 from vllm_chat.render.text import common_prefix
 
-SCHEMA = 2  # 2: messages.extra (an answer's tool calls, a tool result's call id)
+SCHEMA = 2  # 2: messages.extra (an answer's tool calls and logprobs, a tool result's call id)
 BUSY_TIMEOUT_MS = 3000
 TITLE_LENGTH = 60
 
@@ -319,7 +319,8 @@ class ChatStore:
         for _, role, content, partial, _, extra in rows:
             more = json.loads(extra) if extra else {}
             messages.append(Message(role, json.loads(content), bool(partial),
-                                    more.get("tool_calls"), more.get("tool_call_id")))  # fmt: skip
+                                    more.get("tool_calls"), more.get("tool_call_id"),
+                                    more.get("logprobs")))  # fmt: skip
         stats = {seq: json.loads(raw) for seq, _, _, _, raw, _ in rows if raw}
         return messages, stats
 
@@ -401,10 +402,13 @@ def _suppress_readonly() -> Iterator[None]:
 
 
 def _extra(message: Message) -> str | None:
-    """What a message holds beside its text: an answer's tool calls, a result's call id."""
+    """What a message holds beside its text: an answer's tool calls and token
+    probabilities, a result's call id."""
     more: dict[str, Any] = {}
     if message.tool_calls:
         more["tool_calls"] = message.tool_calls
+    if message.logprobs is not None:
+        more["logprobs"] = message.logprobs
     if message.tool_call_id:
         more["tool_call_id"] = message.tool_call_id
     return json.dumps(more, ensure_ascii=False) if more else None

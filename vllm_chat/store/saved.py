@@ -77,7 +77,8 @@ def save(chat: SavedChat, path: Path, *, overwrite: bool = False) -> None:
         "system_prompt": conversation.system_prompt,
         "sampling": chat.sampling,
         "messages": [
-            {**message.as_request(), **({"partial": True} if message.partial else {})}
+            {**message.as_request(), **({"partial": True} if message.partial else {}),
+             **({"logprobs": message.logprobs} if message.logprobs is not None else {})}
             for message in conversation.messages
         ],
     }
@@ -178,7 +179,10 @@ def _messages(path: Path, document: dict[str, Any]) -> list[Message]:
         call_id = item.get("tool_call_id") if role == "tool" else None
         if role == "tool" and not isinstance(call_id, str):
             raise SavedChatError(f"{path}: message {number} is a tool result without its call id")
-        messages.append(Message(role, content, bool(item.get("partial")), calls or None, call_id))
+        logprobs = item.get("logprobs") if role == "assistant" else None
+        logprobs = logprobs if isinstance(logprobs, list) else None  # kept for /alt, not checked
+        messages.append(Message(role, content, bool(item.get("partial")), calls or None, call_id,
+                                logprobs))  # fmt: skip
         allowed = _NEXT["calls" if calls else role]
     if messages and messages[-1].role == "user":
         raise SavedChatError(f"{path}: the last message has no answer")

@@ -2,7 +2,8 @@
 
 `registry` holds the table (`COMMANDS`), `Context`, `parse` and `run`, and /help and
 /exit; every other module here holds the commands of one theme: `conversation`,
-`model` (model, server, settings), `files`, `transcripts` (saved chats), `version`.
+`model` (model, server, settings), `files`, `server` (/server, /tokens: inside the
+server and the model), `transcripts` (saved chats), `version`.
 Importing this package imports each of its modules, so a module's `@command`
 functions are registered by being in this folder. /help, Tab completion and
 README.md's command table all come from that one table, /help and README.md in one

@@ -209,6 +209,7 @@ def settings_command(ctx: Context, arg: str) -> None:
         ("system prompt", chat.conversation.system_prompt or "(none)"),
         ("stats", "on" if chat.stats else "off"),
         ("think", chat.think),
+        ("logprobs", "off" if chat.logprobs is None else f"on, top {chat.logprobs}"),
         ("history", str(ctx.history_file) if ctx.history_file else "off"),
         ("turns", str(chat.conversation.turns)),
     ]

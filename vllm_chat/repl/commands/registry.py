@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -43,6 +43,8 @@ class Context:
     read_secret: Callable[[str], str] | None = None
     # The chat store's side of this chat (store.journal); None: no store at all.
     journal: Journal | None = None
+    # /server's last look at each server's /metrics (by its root URL), for rates since then.
+    server_looks: dict[str, object] = field(default_factory=dict)
 
 
 def counted(count: int, word: str) -> str:
