@@ -129,3 +129,18 @@ def test_usage_errors_exit_2_as_objects(server) -> None:
     assert code == 2 and failure["error"]["message"] == "nothing to send: the message is empty"
     done = run_cli("--url", server.url, "-q", "hi", "--logprobs", "-1")
     assert done.returncode == 2 and b"--logprobs: must be 0 or more, got -1" in done.stderr
+
+
+def test_a_bad_flag_or_config_file_is_an_object_too(server, tmp_path: Path) -> None:
+    code, failure, out = failed_json("--url", server.url, "-q", "hi", "--max-tokens", "0")
+    assert code == 2 and out == b""
+    assert failure["error"] == {
+        "message": "argument --max-tokens: must be a whole number of at least 1, got 0",
+        "type": "UsageError", "status": None,
+    }  # fmt: skip
+    code, failure, _ = failed_json("--url", server.url, "-q", "hi", "--no-such-flag")
+    assert code == 2 and failure["error"]["message"] == "unrecognized arguments: --no-such-flag"
+    missing = tmp_path / "none.toml"
+    code, failure, _ = failed_json("--config", str(missing), "-q", "hi")
+    assert code == 2 and failure["error"]["message"] == f"config file {missing} does not exist"
+    assert server.requests == []

@@ -153,17 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     history = parser.add_argument_group("history")
-    history.add_argument(
-        "--history-file",
-        type=Path,
-        metavar="PATH",
-        help="prompt history file (default: $XDG_DATA_HOME/vllm-chat/history)",
-    )
-    history.add_argument(
-        "--no-history",
-        action="store_true",
-        help="keep no prompt history on disk (also VLLM_CHAT_NO_HISTORY=1)",
-    )
+    history.add_argument("--history-file", type=Path, metavar="PATH",
+                         help="prompt history file (default: $XDG_DATA_HOME/vllm-chat/history)")
+    history.add_argument("--no-history", action="store_true",
+                         help="keep no prompt history on disk (also VLLM_CHAT_NO_HISTORY=1)")
+    # fmt: skip
     return parser
 
 
@@ -178,19 +172,27 @@ def _normalise(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     return out
 
 
+def _json_error(text: str) -> str:
+    import json
+
+    return json.dumps({"error": {"message": text, "type": "UsageError", "status": None}}) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `vllm-chat` with `argv` (default: the process's); the exit code."""
     parser = build_parser()
-    args = parser.parse_args(_normalise(sys.argv[1:] if argv is None else argv, parser))
+    argv = sys.argv[1:] if argv is None else argv
+    if "--json" in argv:  # for scripts, a usage error too is a JSON object on stderr
+        parser.error = lambda text: parser.exit(2, _json_error(text))  # type: ignore[method-assign]
+    args = parser.parse_args(_normalise(argv, parser))
     from vllm_chat import app
     from vllm_chat.config.resolve import ConfigError, SettingsError, resolve
     from vllm_chat.render.text import status_line
 
     try:
         settings = resolve(args, warn=lambda text: status_line(text, kind="warn"))
-    except ConfigError as exc:
-        # One line: the usage parser.error() adds would not help with a file's problem.
-        parser.exit(app.EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
+    except ConfigError as exc:  # one line: the usage parser.error() adds would not help
+        parser.exit(2, _json_error(str(exc)) if args.json else f"{parser.prog}: error: {exc}\n")
     except SettingsError as exc:
         parser.error(str(exc))
     return app.run(settings)
