@@ -15,7 +15,7 @@ def test_a_call_grows_on_screen_is_answered_at_the_prompt_and_the_model_goes_on(
     arguments = '{"city": "Paris", "unit": "celsius"}'
     server.push(
         Reply(content="Let me check.", tool_calls=[("get_weather", arguments)],
-              finish_reason="tool_calls", delay=0.1),
+              finish_reason="tool_calls", delay=0.04),
         Reply(content="It is sunny in Paris."),
     )  # fmt: skip
     child, term = spawn("--url", server.url, "--no-history", "--tools", str(tools_file(tmp_path)))
