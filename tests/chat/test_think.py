@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vllm_chat.chat.think import ThinkSplitter, prompt_opens_think
+from vllm_chat.chat.think import GrowingText, ThinkSplitter, prompt_opens_think
 
 Pieces = list[tuple[str, str]]
 
@@ -453,3 +453,17 @@ def test_only_a_possible_tag_is_held_back(
         at_start = held == fed and "<think>".startswith(held.lstrip())
         partial_close = fed.endswith(held) and "</think>".startswith(held)
         assert held == "" or at_start or (partial_close and held != "</think>"), (fed, held)
+
+
+def test_a_long_answer_is_kept_whole_in_few_objects() -> None:
+    splitter = ThinkSplitter()
+    pieces = [f"{n:04d}" for n in range(10_000)]  # 40,000 characters in 4-character deltas
+    for piece in pieces:
+        splitter.feed(piece)
+    splitter.finish()
+    assert splitter.answer_text == "".join(pieces)
+    text = GrowingText()
+    for piece in pieces[:GrowingText.BATCH + 1]:
+        text.append(piece)
+    assert str(text) == "".join(pieces[:GrowingText.BATCH + 1])
+    assert len(text._joined) == 1 and len(text._pieces) == 1  # a batch joined, one piece after

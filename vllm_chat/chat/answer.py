@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from vllm_chat.chat.think import ThinkSplitter
+from vllm_chat.chat.think import GrowingText, ThinkSplitter
 from vllm_chat.render.plain import Renderer
 
 
@@ -42,7 +42,7 @@ class AnswerStream:
         self._reasoning_started: float | None = None
         self._reasoning_open = False
         self._reasoning_deltas = 0
-        self._reasoning_parts: list[str] = []
+        self._reasoning_parts = GrowingText()
         # Token probabilities not yet handed on, chunk by chunk.
         self._tokens: list[Sequence[Mapping[str, Any]]] = []
         self.calls_shown = False  # the renderer showed the tool calls (a pipe does not)
@@ -61,7 +61,7 @@ class AnswerStream:
     @property
     def reasoning_text(self) -> str:
         """The thinking, from the reasoning field or `<think>` (shown or not)."""
-        return "" if self._answer_override is not None else "".join(self._reasoning_parts)
+        return "" if self._answer_override is not None else str(self._reasoning_parts)
 
     @property
     def never_closed_think(self) -> bool:
