@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     if "--json" in argv:  # for scripts, a usage error too is a JSON object on stderr
-        parser.error = lambda text: parser.exit(2, _json_error(text))  # type: ignore[method-assign]
+        parser.error = lambda message: parser.exit(2, _json_error(message))  # type: ignore[method-assign]
     args = parser.parse_args(_normalise(argv, parser))
     from vllm_chat import app
     from vllm_chat.config.resolve import ConfigError, SettingsError, resolve

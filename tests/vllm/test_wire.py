@@ -23,7 +23,10 @@ def max_model_len(vllm: RealServer) -> int:
     return int(next(m["max_model_len"] for m in listed["data"] if m["id"] == vllm.model))
 
 
-@pytest.mark.skipif(not os.environ.get("VLLM_CHAT_RECORD_SAMPLES"), reason="records only when asked: VLLM_CHAT_RECORD_SAMPLES=1")
+@pytest.mark.skipif(
+    not os.environ.get("VLLM_CHAT_RECORD_SAMPLES"),
+    reason="records only when asked: VLLM_CHAT_RECORD_SAMPLES=1",
+)
 def test_record_the_samples(vllm: RealServer) -> None:
     assert vllm.started, "record from the server that make test-vllm starts"
     samples.save(
