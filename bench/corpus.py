@@ -111,6 +111,48 @@ def markdown_answer(tokens: int, seed: int = 0) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+def _long_table(rng: random.Random) -> str:
+    rows = ["| Setting | Value | Effect |", "|---------|------:|--------|"]
+    for _ in range(rng.randint(10, 20)):
+        name = f"`{rng.choice(_CODE_WORDS)}_{rng.choice(_CODE_WORDS)}`"
+        effect = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(3, 9)))
+        rows.append(f"| {name} | {rng.randint(1, 65536)} | {effect} |")
+    return "\n".join(rows)
+
+
+def _long_code(rng: random.Random) -> str:
+    name = f"{rng.choice(_CODE_WORDS)}_{rng.choice(_CODE_WORDS)}"
+    arg = rng.choice(_CODE_WORDS)
+    lines = [f"def {name}({arg}: list[str], limit: int = {rng.randint(2, 64)}) -> dict[str, int]:"]
+    lines.append(f'    """Count how often each {arg} appears, up to limit."""')
+    for _ in range(rng.randint(3, 28)):
+        word = rng.choice(_CODE_WORDS)
+        lines.append(f'    counts["{word}"] = len({arg}) * {rng.randint(1, 99)}  # {word}')
+    return "```python\n" + "\n".join(lines) + "\n```"
+
+
+_SECTION = (_paragraph, _paragraph, _bullets, _long_table, _paragraph, _long_code, _numbered)
+
+
+def sectioned_answer(tokens: int = 12_700, seed: int = 0) -> str:
+    """About `tokens` tokens of sections: paragraphs, lists, 10-20-row tables and
+    5-30-line code fences (issue 17's corpus: 12,700 tokens are about 52 KB)."""
+    rng = random.Random(seed)
+    target = tokens * CHARS_PER_TOKEN
+    blocks: list[str] = ["# A long answer", _paragraph(rng)]
+    size = sum(len(block) + 2 for block in blocks)
+    section = 0
+    while size < target:
+        section += 1
+        heading = f"## {section}. {_TOPICS[section % len(_TOPICS)]}"
+        for block in [heading, *(make(rng) for make in _SECTION)]:
+            blocks.append(block)
+            size += len(block) + 2
+            if size >= target:
+                break
+    return "\n\n".join(blocks) + "\n"
+
+
 def deltas(text: str, chars: int = CHARS_PER_TOKEN) -> list[str]:
     """`text` in pieces of `chars` characters, like a server's token deltas."""
     return [text[i : i + chars] for i in range(0, len(text), chars)]

@@ -4,7 +4,9 @@
     .venv/bin/python bench/run.py --quick         # fewer runs and sizes (under a minute)
     .venv/bin/python bench/run.py render startup  # only these
 
-Benchmarks: render (render_cost.py), e2e, paced, startup, long (long_block.py), store.
+Benchmarks: render (render_cost.py), e2e, paced, startup, long (long_block.py), store,
+terminal (issue 17's paced answer in 120x50 and 80x24 ptys, against Streamdown), blocks
+(CPU per token of one long block, by kind and length).
 Exit status 0, or with --strict 1 when a target was missed.
 """
 
@@ -26,6 +28,8 @@ BENCHMARKS = {
     "startup": "startup",
     "long": "long_block",
     "store": "store",
+    "terminal": "terminal",
+    "blocks": "blocks",
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pexpect
 import pytest
 
+from tests import emulator  # noqa: F401  (pyte deletes lines as terminals do)
 from tests.standin import StandinServer
 
 # The real-server suite (tests/vllm) needs vLLM's own environment: `make test-vllm` runs it.

@@ -2,7 +2,9 @@
 
 Lines above it are final: printed once, they scroll into the scrollback and
 are never touched again. The region is rewritten from its first changed line
-down, so a growing paragraph costs one line per redraw, not the whole region.
+down, so a growing paragraph costs one line per redraw, not the whole region;
+a region whose lines moved up (the end of a block taller than it) has its top
+rows deleted (the terminal moves the rest up), and only the new lines written.
 Lines are never padded to the terminal width, and each fits it on any
 terminal (`answer_markdown.fit`), so one line is one row and the cursor moves
 are exact. After a resize the rows an old line now takes are counted as a
@@ -26,6 +28,11 @@ SHOW_CURSOR = "\x1b[?25h"
 ERASE_LINE = "\x1b[2K"
 
 
+def delete_rows(rows: int) -> str:
+    """Delete `rows` rows at the cursor's: those below move up (nothing is below the region)."""
+    return f"\x1b[{rows}M" if rows > 1 else "\x1b[M"
+
+
 def _erase_rows(rows: int) -> str:
     """Erase `rows` rows from the cursor's down, and come back.
 
@@ -34,6 +41,21 @@ def _erase_rows(rows: int) -> str:
     down stops at the last row, so erasing too many rows is harmless.
     """
     return "\x1b7" + ERASE_LINE + "\x1b[B\x1b[2K" * (rows - 1) + "\x1b8"
+
+
+def _moved_up(shown: list[str], target: list[str], keep: int) -> int:
+    """How many rows after the first `keep` to delete so that more rows stay as they are:
+    the end of a block taller than the region moves its lines up at every redraw."""
+    best, best_kept = 0, 1  # keeping one more row is not worth a deletion
+    if keep >= len(target):
+        return 0
+    first = target[keep]
+    for moved in range(1, len(shown) - keep - best_kept):
+        if shown[keep + moved] == first:
+            kept = common_prefix(shown[keep + moved :], target[keep:])
+            if kept > best_kept:
+                best, best_kept = moved, kept
+    return best
 
 
 class LiveRegion:
@@ -63,12 +85,21 @@ class LiveRegion:
         if live and not self._cursor_hidden:
             out.append(HIDE_CURSOR)
             self._cursor_hidden = True
-        keep = common_prefix(self._shown, target) if columns == self._columns else 0
-        if keep == len(self._shown) == len(target):  # the same lines: only the top moves
+        shown, widths = self._shown, self._widths
+        keep = common_prefix(shown, target) if columns == self._columns else 0
+        moved = _moved_up(shown, target, keep) if columns == self._columns else 0
+        if moved:  # rows below `keep` that moved up: delete those above them
+            out.append("\n" * keep + delete_rows(moved) + (f"\x1b[{keep}A" if keep else ""))
+            shown, widths = (
+                shown[:keep] + shown[keep + moved :],
+                widths[:keep] + widths[keep + moved :],
+            )
+            keep = common_prefix(shown, target)
+        if keep == len(shown) == len(target):  # the same lines: only the top moves
             out.append("\n" * len(final))
         else:
             out.append("\n" * keep)  # each kept line is one row
-            rows = sum(self._rows(width, columns) for width in self._widths[keep:])
+            rows = sum(self._rows(width, columns) for width in widths[keep:]) + moved
             if rows:
                 out.append(_erase_rows(rows))
             rest = target[keep:]

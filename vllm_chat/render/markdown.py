@@ -18,10 +18,16 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import suppress
+from functools import lru_cache, partial
+from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -128,17 +134,42 @@ def line_text(line: list[Segment]) -> str:
     return "".join(segment.text for segment in line if not segment.control)
 
 
+class LiveCache:
+    """A streaming tail's pieces rendered at one redraw, for the next: of a growing code
+    block or table only the last line changed; its other code lines (highlighted one by
+    one) and table rows (at the same column widths) come from here."""
+
+    def __init__(self) -> None:
+        self._items: dict[Hashable, list[Segment]] = {}
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def get(self, key: Hashable, make: Callable[[], list[Segment]]) -> list[Segment]:
+        if key not in self._items:
+            if len(self._items) >= 4096:
+                self._items.clear()
+            self._items[key] = make()
+        return self._items[key]
+
+
+def _text_key(text: Text) -> Hashable:
+    return text.plain, tuple((span.start, span.end, str(span.style)) for span in text.spans)
+
+
 class AnswerCode(CodeBlock):
     """A code block shown as exactly its code, highlighted, between dim fence lines."""
 
     fence = ""
     info = ""
+    cache: LiveCache | None = None
 
     @classmethod
     def create(cls, markdown: Markdown, token: Token) -> AnswerCode:
         block = cls((token.info or "").partition(" ")[0] or "text", markdown.code_theme)
         block.fence = token.markup if token.type == "fence" else ""
         block.info = token.info or ""
+        block.cache = getattr(markdown, "cache", None)
         return block
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -146,26 +177,37 @@ class AnswerCode(CodeBlock):
         code = str(self.text)
         if code.endswith("\n"):
             code = code[:-1]
-        syntax = Syntax("", self.lexer_name, theme=self.theme, background_color="default")
-        highlighted = syntax.highlight(code)
-        if highlighted.plain.endswith("\n"):
-            highlighted.right_crop(1)
+        syntax = _syntax(self.lexer_name, self.theme)
         if self.fence:
             yield from self._fence_line(self.fence + self.info, width)
-        for line in highlighted.split("\n", allow_blank=True):
-            line.expand_tabs(4)
-            yield from self._code_line(console, line, width)
+        if self.cache is not None:  # live: each line highlighted alone, once
+            for source in code.split("\n"):
+                key = ("code", self.lexer_name, self.theme, source, width)
+                yield from self.cache.get(key, partial(self._lines, console, syntax, source, width))
+        else:
+            yield from self._lines(console, syntax, code, width)
         if self.fence:
             yield from self._fence_line(self.fence, width)
 
+    @classmethod
+    def _lines(cls, console: Console, syntax: Syntax, code: str, width: int) -> list[Segment]:
+        highlighted = syntax.highlight(code)
+        if highlighted.plain.endswith("\n"):
+            highlighted.right_crop(1)
+        out: list[Segment] = []
+        for line in highlighted.split("\n", allow_blank=True):
+            line.expand_tabs(4)
+            out.extend(cls._code_line(console, line, width))
+        return out
+
     @staticmethod
-    def _fence_line(text: str, width: int) -> RenderResult:
+    def _fence_line(text: str, width: int) -> Iterator[Segment]:
         for piece in fit([[Segment(text, _DIM)]], width):
             yield from piece
             yield Segment.line()
 
     @staticmethod
-    def _code_line(console: Console, line: Text, width: int) -> RenderResult:
+    def _code_line(console: Console, line: Text, width: int) -> Iterator[Segment]:
         plain = line.plain
         segments = list(line.render(console, end=""))
         if widest(plain) <= width:
@@ -185,8 +227,25 @@ class AnswerCode(CodeBlock):
             yield Segment.line()
 
 
+@lru_cache(maxsize=64)
+def _syntax(lexer_name: str, theme: str) -> Syntax:
+    """A highlighter, kept: `rich` would look up the lexer and the theme at every call."""
+    lexer: Lexer | str = lexer_name  # if there is none, `Syntax` shows plain text
+    with suppress(ClassNotFound):
+        lexer = get_lexer_by_name(lexer_name, stripnl=False, ensurenl=True, tabsize=4)
+    return Syntax("", lexer, theme=theme, background_color="default")
+
+
 class AnswerTable(TableElement):
     """A table whose cells are never cut: wrapped columns, or one record per row."""
+
+    cache: LiveCache | None = None
+
+    @classmethod
+    def create(cls, markdown: Markdown, token: Token) -> AnswerTable:
+        table = cls()
+        table.cache = getattr(markdown, "cache", None)
+        return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         header_row = self.header.row if self.header is not None else None
@@ -210,12 +269,26 @@ class AnswerTable(TableElement):
         widths = _fit_columns(natural, least, room)
         if widths is None:
             yield from self._records(headers, rows)
-        else:
+        elif self.cache is None:
             yield self._table(widths, headers, rows)
+        else:  # live: the header and each row rendered alone, the same at these widths
+            sizes, drawn = (options.max_width, *widths), partial(self._drawn, console, options)
+            head = ("table head", sizes, tuple(_text_key(cell) for cell in headers))
+            yield from self.cache.get(head, partial(drawn, widths, headers, [], True))
+            for row in rows:
+                key = ("table row", sizes, bool(headers), tuple(_text_key(cell) for cell in row))
+                yield from self.cache.get(key, partial(drawn, widths, headers, [row], False))
+
+    @classmethod
+    def _drawn(cls, console: Console, options: ConsoleOptions, *table: Any) -> list[Segment]:
+        rendered = console.render_lines(cls._table(*table), options, pad=False)
+        return [segment for line in rendered for segment in (*line, Segment.line())]
 
     @staticmethod
-    def _table(widths: list[int], headers: list[Text], rows: list[list[Text]]) -> Table:
-        table = _table_frame(show_header=bool(headers))
+    def _table(
+        widths: list[int], headers: list[Text], rows: list[list[Text]], head: bool = True
+    ) -> Table:
+        table = _table_frame(show_header=head and bool(headers))
         for index, width in enumerate(widths):
             heading = headers[index].copy() if index < len(headers) else Text()
             heading.stylize("markdown.table.header")
@@ -287,13 +360,16 @@ class AnswerMarkdown(Markdown):
         "table_open": AnswerTable,
     }
 
-    def __init__(self, markup: str, code_theme: str = "monokai") -> None:
+    def __init__(
+        self, markup: str, code_theme: str = "monokai", cache: LiveCache | None = None
+    ) -> None:
         super().__init__("", code_theme=code_theme, hyperlinks=False)
+        self.cache = cache
         self.markup = markup
         self.parsed = _prepared(_parser().parse(markup))
 
 
-def _rstrip(line: list[Segment]) -> list[Segment]:
+def rstrip_line(line: list[Segment]) -> list[Segment]:
     """The line without trailing spaces: erasing to the line end replaces padding."""
     end = len(line)
     while end and not line[end - 1].control and not line[end - 1].text.rstrip():
@@ -340,9 +416,15 @@ def renderable_lines(console: Console, renderable: RenderableType, width: int) -
     """
     options = console.options.update(width=width, height=None)
     rendered = console.render_lines(renderable, options, pad=False)
-    return fit(trim([_rstrip(line) for line in rendered]), width)
+    return fit(trim([rstrip_line(line) for line in rendered]), width)
 
 
-def markdown_lines(console: Console, text: str, width: int, code_theme: str = "monokai") -> Lines:
-    """An answer's Markdown as lines for a `width`-column terminal."""
-    return renderable_lines(console, AnswerMarkdown(text, code_theme), width)
+def markdown_lines(
+    console: Console,
+    text: str,
+    width: int,
+    code_theme: str = "monokai",
+    cache: LiveCache | None = None,
+) -> Lines:
+    """An answer's Markdown as lines for a `width`-column terminal (`cache`: a live tail's)."""
+    return renderable_lines(console, AnswerMarkdown(text, code_theme, cache), width)

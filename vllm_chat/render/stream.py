@@ -13,7 +13,6 @@ holds blank lines followed by unindented text is cut at them.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,99 +21,21 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from vllm_chat.render.blocks import BlockSplitter
 from vllm_chat.render.calls import NOT_JSON, arguments_tail, call_head, final_arguments
 from vllm_chat.render.environment import Environment
-from vllm_chat.render.fences import Fence, opening
 from vllm_chat.render.live import LiveRegion
-from vllm_chat.render.markdown import Lines, markdown_lines, renderable_lines
+from vllm_chat.render.markdown import (
+    Lines,
+    LiveCache,
+    markdown_lines,
+    renderable_lines,
+)
+from vllm_chat.render.pace import ReadPace
+from vllm_chat.render.scroll import ScrolledFence, open_fence_lines
 from vllm_chat.render.text import LineEnds, sanitize
 
-_LIST_ITEM = re.compile(r"\s{0,3}(?:[-*+]|\d{1,9}[.)])(?:\s|$)")
-_HEADING = re.compile(r"#{1,6}(?:\s|$)")
-
-
-class BlockSplitter:
-    """Cuts a growing Markdown text into finished blocks and an unfinished tail.
-
-    Each line is examined once, when its line end arrives. A block is finished
-    when a later line starts a new one: after a blank line (outside a code
-    fence) an unindented line that does not continue the same list, or any
-    line after a closed top-level fence or a heading.
-    """
-
-    def __init__(self) -> None:
-        # The unfinished block, as lines, and the unfinished line, as pieces: joining
-        # a growing string on every delta would cost the square of a long block.
-        self._block: list[str] = []
-        self._block_len = 0
-        self._line: list[str] = []
-        self._fence: Fence | None = None
-        self.fence_start = 0  # offset in `tail` of the open fence's first line
-        self._blank_before = False
-        self._block_started = False
-        self._block_is_list = False
-        self._closed_block = False  # last line was a closing fence or a heading
-
-    @property
-    def in_fence(self) -> bool:
-        return self._fence is not None
-
-    @property
-    def tail(self) -> str:
-        """The text not yet part of a finished block."""
-        return "".join(self._block) + "".join(self._line)
-
-    def append(self, text: str) -> list[str]:
-        """Add streamed text; return the blocks it finished, in order."""
-        blocks: list[str] = []
-        start = 0
-        while (end := text.find("\n", start)) != -1:
-            self._line.append(text[start : end + 1])
-            start = end + 1
-            line = "".join(self._line)
-            self._line.clear()
-            was_in_fence = self.in_fence
-            if self._starts_new_block(line[:-1]) and self._block:
-                blocks.append("".join(self._block))
-                self._block.clear()
-                self._block_len = 0
-            if self.in_fence and not was_in_fence:
-                self.fence_start = self._block_len
-            self._block.append(line)
-            self._block_len += len(line)
-        if start < len(text):
-            self._line.append(text[start:])
-        return blocks
-
-    def _starts_new_block(self, line: str) -> bool:
-        if self._fence is not None:
-            if self._fence.closed_by(line):
-                self._fence = None
-                self._closed_block = not line[:1].isspace()
-            return False
-        if not line.strip():
-            self._blank_before = self._block_started
-            return False
-        is_list = bool(_LIST_ITEM.match(line))
-        new_block = self._block_started and (
-            self._closed_block
-            or (
-                self._blank_before
-                and not line[:1].isspace()
-                and not (is_list and self._block_is_list)
-            )
-        )
-        if new_block or not self._block_started:
-            self._block_started = True
-            self._block_is_list = False
-        # A list may follow a paragraph line directly; the block is a list from there.
-        self._block_is_list = self._block_is_list or is_list
-        self._blank_before = False
-        self._closed_block = bool(_HEADING.match(line))
-        self._fence = opening(line)
-        if self._fence is not None:
-            self._closed_block = False
-        return new_block
+__all__ = ["BlockSplitter", "MarkdownRenderer", "console_for", "render_once"]
 
 
 def _after_line(text: str, count: int) -> int:
@@ -170,6 +91,11 @@ class MarkdownRenderer:
         self._use_timer = clock is time.monotonic
         self._timer: threading.Timer | None = None
         self._lock = threading.RLock()
+        self._rest = ReadPace(self._interval) if self._use_timer else None
+        self._view_key: tuple[str, int] | None = None
+        self._view: Lines = []
+        self._cache = LiveCache()
+        self._scroll = ScrolledFence(self.console, code_theme, self._cache)
 
     # -- the Renderer protocol -------------------------------------------------
     def feed_reasoning(self, text: str) -> None:
@@ -178,6 +104,8 @@ class MarkdownRenderer:
             return
         with self._lock:
             self._add_reasoning(text)
+        if self._rest is not None:
+            self._rest.take(self._clock())
 
     def end_reasoning(self, summary: str | None = None) -> None:
         with self._lock:
@@ -190,7 +118,11 @@ class MarkdownRenderer:
         with self._lock:
             self._close_reasoning()
             self._finished += self._blocks.append(text)
+            if self._scroll.done and (closed := self._blocks.take_closed_fence()):
+                self._finished.append(closed)  # its top is printed: the rest goes too
             self._maybe_redraw()
+        if self._rest is not None:
+            self._rest.take(self._clock())
 
     def feed_calls(self, calls: Sequence[Mapping[str, Any]]) -> bool:
         """Shown below the answer's tail as they grow; printed complete at `finish`."""
@@ -274,10 +206,31 @@ class MarkdownRenderer:
         Blocks arrive many per redraw when the server is fast; one render for
         all of them saves a Markdown parser per block.
         """
-        text, self._finished = "".join(self._finished), []
+        blocks, self._finished = self._finished, []
+        out: Lines = []
+        if self._scroll.done and blocks:  # the fence whose top scrolled off
+            block = blocks.pop(0)
+            whole = markdown_lines(self.console, block, self._width, self._code_theme)
+            out = self._scroll.rest(block, whole, self._width)
+        if blocks or out:
+            self._cache.clear()  # their lines are never drawn live again
+        text = "".join(blocks)
         if not text.strip():
+            return out
+        return out + self._spaced(markdown_lines(self.console, text, self._width, self._code_theme))
+
+    def _scrolled(self) -> Lines:
+        """The rows of a long open top-level fence that left the region: printed now."""
+        lines = self._blocks.lines
+        if self._reasoning_open or self._calls or not lines or not self._top_fence(lines[0]):
             return []
-        return self._spaced(markdown_lines(self.console, text, self._width, self._code_theme))
+        first = not self._scroll.done
+        # The region keeps the last lines, its unfinished one and the closing fence.
+        rows = self._scroll.scrolled(lines, max(1, self._region_rows - 2), self._width)
+        return self._spaced(rows) if first else rows
+
+    def _top_fence(self, source: str) -> bool:
+        return self._blocks.in_fence and not self._blocks.fence_start and source[:1] in "`~"
 
     def _tail_lines(self) -> Lines:
         """The live region: the unfinished tail (or the thinking), its end if taller.
@@ -286,22 +239,41 @@ class MarkdownRenderer:
         lines into more rows, and rows pushed off the top of the screen are in
         the scrollback for good, where the finished block would repeat them.
         """
-        height = max(1, (self.console.size.height - 1) // 2)
+        height = self._region_rows
         if self._reasoning_open:
             return renderable_lines(self.console, self._reasoning_view(), self._width)[-height:]
-        source = self._live_source()
         lines: Lines = []
-        if source.strip():
-            lines = markdown_lines(self.console, source, self._width, self._code_theme)
+        scrolled = bool(self._scroll.done)  # the fence's top is printed above it
+        if scrolled:
+            source = self._scroll.live_source(self._blocks.lines, self._blocks.partial)
+            lines = self._scroll.live_rows(self._markdown_view(source), self._width)
+        elif (source := self._live_source()).strip():
+            lines = self._markdown_view(source)
         for call in self._calls:
             view = self._lines_of(_live_call(call, height, self._width))
             lines += [[], *view] if lines else view
-        if self._printed_any and lines:
+        if self._printed_any and lines and not scrolled:
             lines = [[], *lines]
         return lines[-height:]
 
+    @property
+    def _region_rows(self) -> int:
+        return max(1, (self.console.size.height - 1) // 2)
+
+    def _markdown_view(self, source: str) -> Lines:
+        """The tail rendered; again only if it changed (a timer's redraw, a tool call's)."""
+        key = (source, self._width)
+        if self._view_key != key:
+            self._view_key = key
+            args = (self.console, source, self._width, self._code_theme, self._cache)
+            if self._top_fence(source):  # no parse: it is all one code block
+                self._view = open_fence_lines(*args)
+            else:
+                self._view = markdown_lines(*args)
+        return list(self._view)
+
     def _live_source(self) -> str:
-        """The tail's text; for a tail taller than the screen, only what fits.
+        """The tail's text; for a tail taller than the live region, only what fits.
 
         A long open code fence, table or paragraph would otherwise cost a full
         re-render per redraw, which grows with its length. Only the live view is
@@ -309,7 +281,7 @@ class MarkdownRenderer:
         and a table its header, so that the cut still renders as one.
         """
         tail = self._blocks.tail
-        height = self.console.size.height
+        height = self._region_rows  # each source line is a row at least
         if self._blocks.in_fence:
             head_end = tail.find("\n", self._blocks.fence_start) + 1
         elif tail.lstrip().startswith("|"):
@@ -340,8 +312,14 @@ class MarkdownRenderer:
             self._redraw(self._clock())
 
     def _redraw(self, now: float) -> None:
+        if self._timer is not None:  # this draw shows what it was to draw
+            self._timer.cancel()
+            self._timer = None
+        if self._rest is not None:
+            self._rest.plan(now)
         self._last_refresh = now
         above = self._take_finished()
+        above += self._scrolled()
         self._region.show(self._tail_lines(), above=above)
         self.redraws += 1
 

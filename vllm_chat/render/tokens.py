@@ -245,4 +245,3 @@ def _merged(pieces: list[tuple[str, float | None]]) -> list[tuple[str, float | N
         else:
             out.append(piece)
     return out
-
