@@ -118,14 +118,7 @@ class Client:
         (404, 405, 501: not vLLM), an error, no connection, a timeout, an odd
         body. Never raises for any of those.
         """
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": messages,
-            "add_generation_prompt": True,
-            "return_token_strs": True,
-        }
-        if chat_template_kwargs is not None:
-            body["chat_template_kwargs"] = chat_template_kwargs
+        body = chat_tokenize_body(model, messages, chat_template_kwargs)
         try:
             payload = self.call_root("POST", "/tokenize", json_body=body, timeout=timeout)
         except (ApiError, urllib3.exceptions.HTTPError, OSError):
@@ -346,6 +339,28 @@ class Client:
             https = "https://" + self.base_url[len("http://") :]
             text = f"{text.rstrip('.')}; {hint('use_https', url=https)}"
         raise HTTPStatusError(status, message, text)
+
+
+def chat_tokenize_body(
+    model: str,
+    messages: list[dict[str, Any]],
+    chat_template_kwargs: Any = None,
+    tools: Any = None,
+    token_strs: bool = True,
+) -> dict[str, Any]:
+    """vLLM's `/tokenize` request for `messages` through the chat template, with the
+    generation prompt: the prompt the next chat request makes."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "add_generation_prompt": True,
+        "return_token_strs": token_strs,
+    }
+    if chat_template_kwargs is not None:
+        body["chat_template_kwargs"] = chat_template_kwargs
+    if tools:
+        body["tools"] = tools
+    return body
 
 
 def _proxy_for(url: str) -> str:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from vllm_chat.client.api import Client
+from vllm_chat.client.api import Client, chat_tokenize_body
 from vllm_chat.client.errors import ApiError, HTTPStatusError, StreamError
 from vllm_chat.client.events import int_or_none
 
@@ -215,16 +215,7 @@ def tokenize_messages(
 ) -> Tokens:
     """vLLM's `POST /tokenize` of `messages` through the chat template, generation
     prompt included: what the next request's prompt costs."""
-    body: dict[str, Any] = {
-        "model": model,
-        "messages": messages,
-        "add_generation_prompt": True,
-        "return_token_strs": token_strs,
-    }
-    if chat_template_kwargs is not None:
-        body["chat_template_kwargs"] = chat_template_kwargs
-    if tools:
-        body["tools"] = tools
+    body = chat_tokenize_body(model, messages, chat_template_kwargs, tools, token_strs)
     return _tokens(client, body, timeout)
 
 
