@@ -68,3 +68,17 @@ def test_after_a_long_pause_the_share_is_kept() -> None:
     reader.cycle(INTERVAL, 0.005)
     reader.cycle(100 * INTERVAL, 5.0)  # the server paused: no cycle to judge
     assert reader.pace.share == pytest.approx(0.9)
+
+
+def test_no_rest_while_the_answer_warms_up() -> None:
+    reader = Reader()
+    reader.pace = ReadPace(INTERVAL, cpu=lambda: reader.cpu, sleep=reader.slept.append,
+                           warm_up=1.0)  # fmt: skip
+    for cycle in range(10):  # the first second: the reader reads every delta as it comes
+        reader.cycle(cycle * INTERVAL, 0.001)
+        reader.pace.take(cycle * INTERVAL + 0.01)
+    assert reader.slept == []
+    reader.cycle(10 * INTERVAL, 0.001)  # then it rests, judged on the cycle that ended
+    assert reader.pace.share == pytest.approx(0.95)
+    reader.pace.take(10 * INTERVAL + 0.01)
+    assert reader.slept == [pytest.approx(0.95 * INTERVAL - 0.01)]

@@ -17,6 +17,12 @@ class ReadPace:
     that share of the cycle, at most 95 %. A reader that cannot keep up (a fast
     server) never rests; one that falls behind while resting works more of the
     next cycle, which cuts its rest (95 % -> 90 -> 80 -> 60 -> 20 -> none).
+
+    No rest for the first `warm_up` seconds of an answer: a delta read after a rest is
+    timed late by up to the rest, and the rate `--stats` shows is measured to the last
+    delta. Kept rest-free, a short answer's rate is exact, and a longer one's is off by
+    at most one rest over its whole length; the waking up that the rests save matters
+    only in long answers.
     """
 
     def __init__(
@@ -24,8 +30,11 @@ class ReadPace:
         interval: float,
         cpu: Callable[[], float] = time.process_time,
         sleep: Callable[[float], None] = time.sleep,
+        warm_up: float = 0.0,
     ) -> None:
         self._interval = interval
+        self._warm_up = warm_up
+        self._first: float | None = None  # the first redraw
         self._cpu_clock, self._sleep = cpu, sleep
         self._share = 0.0  # of the interval, slept after each redraw
         self._cycle_start = float("-inf")
@@ -35,6 +44,11 @@ class ReadPace:
     def plan(self, now: float) -> None:
         """At a redraw: judge the cycle that ends, and set the rest after it."""
         cpu = self._cpu_clock()
+        if self._first is None:
+            self._first = now
+        if now - self._first < self._warm_up:
+            self._cycle_start, self._cpu = now, cpu
+            return
         cycle = now - self._cycle_start
         if cycle < 10 * self._interval:  # not the first draw, nor after a long pause
             self._share = min(0.95, max(0.0, 1 - 2 * (cpu - self._cpu) / cycle))

@@ -37,6 +37,9 @@ from vllm_chat.render.text import LineEnds, sanitize
 
 __all__ = ["BlockSplitter", "MarkdownRenderer", "console_for", "render_once"]
 
+# Seconds of an answer read without rests (see ReadPace): --stats measures its rate exactly.
+RATE_WARM_UP = 2.0
+
 
 def _after_line(text: str, count: int) -> int:
     """The offset just after the `count`-th line end of `text` (0 if it has fewer)."""
@@ -91,7 +94,7 @@ class MarkdownRenderer:
         self._use_timer = clock is time.monotonic
         self._timer: threading.Timer | None = None
         self._lock = threading.RLock()
-        self._rest = ReadPace(self._interval) if self._use_timer else None
+        self._rest = ReadPace(self._interval, warm_up=RATE_WARM_UP) if self._use_timer else None
         self._view_key: tuple[str, int] | None = None
         self._view: Lines = []
         self._cache = LiveCache()
