@@ -63,13 +63,15 @@ def _numbered(rng: random.Random) -> str:
     return "\n".join(f"{i}. {_sentence(rng)}" for i in range(1, rng.randint(3, 6) + 1))
 
 
-def _table(rng: random.Random) -> str:
-    rows = ["| Setting | Value | Effect |", "|---------|------:|--------|"]
-    for _ in range(rng.randint(3, 6)):
+def _table(
+    rng: random.Random, rows: tuple[int, int] = (3, 6), largest: int = 4096, words: int = 7
+) -> str:
+    lines = ["| Setting | Value | Effect |", "|---------|------:|--------|"]
+    for _ in range(rng.randint(*rows)):
         name = f"`{rng.choice(_CODE_WORDS)}_{rng.choice(_CODE_WORDS)}`"
-        effect = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(3, 7)))
-        rows.append(f"| {name} | {rng.randint(1, 4096)} | {effect} |")
-    return "\n".join(rows)
+        effect = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(3, words)))
+        lines.append(f"| {name} | {rng.randint(1, largest)} | {effect} |")
+    return "\n".join(lines)
 
 
 def _code(rng: random.Random) -> str:
@@ -112,12 +114,7 @@ def markdown_answer(tokens: int, seed: int = 0) -> str:
 
 
 def _long_table(rng: random.Random) -> str:
-    rows = ["| Setting | Value | Effect |", "|---------|------:|--------|"]
-    for _ in range(rng.randint(10, 20)):
-        name = f"`{rng.choice(_CODE_WORDS)}_{rng.choice(_CODE_WORDS)}`"
-        effect = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(3, 9)))
-        rows.append(f"| {name} | {rng.randint(1, 65536)} | {effect} |")
-    return "\n".join(rows)
+    return _table(rng, rows=(10, 20), largest=65536, words=9)
 
 
 def _long_code(rng: random.Random) -> str:
