@@ -547,6 +547,8 @@ class _Handler(BaseHTTPRequestHandler):
         Token strings are spelt the byte-level BPE way: ``Ġ`` a space, ``Ċ`` a newline.
         """
         standin = self.server.standin
+        if standin.tokenize_gate is not None:
+            standin.tokenize_gate.wait(30)
         try:
             req = json.loads(raw)
         except ValueError as exc:
@@ -921,6 +923,8 @@ class StandinServer:
         self.aborted = 0
         self.models_calls = 0
         self.models_delay = 0.0  # seconds GET /models waits before it answers
+        # Set by a test: POST /tokenize answers only once this is set (at most 30 s later).
+        self.tokenize_gate: threading.Event | None = None
         # /tokenize's prompt ends in <think>: for every model (True) or the models named.
         self.template_opens_think = template_opens_think
         self.serves_tokenize = serves_tokenize  # False: /tokenize is a 404, as on llama.cpp

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -577,3 +578,22 @@ def test_every_mode_hint_has_a_line_for_each_mode() -> None:
     for name, by_mode in MODE_HINTS.items():
         assert set(by_mode) == set(MODES), name
         assert len({hint(name, mode=mode) for mode in MODES}) == len(MODES), name
+
+
+def test_the_think_probe_goes_out_beside_the_chat_request(server_factory) -> None:
+    """The chat request does not wait for /tokenize; its answer's text does (a template
+    that opens <think> makes it start as thinking)."""
+    server = server_factory(template_opens_think=True)
+    server.tokenize_gate = threading.Event()
+    server.push(Reply(content="musing\n</think>\n\nThe answer."))
+    done: list[subprocess.CompletedProcess[bytes]] = []
+    runner = threading.Thread(target=lambda: done.append(run_cli("--url", server.url, "-q", "hi")))
+    runner.start()
+    try:
+        server.wait_for_requests(1, timeout=20)  # the chat request, /tokenize still unanswered
+        assert len(server.tokenize_requests) == 1 and not done
+    finally:
+        server.tokenize_gate.set()
+        runner.join(30)
+    assert done[0].returncode == 0, done[0].stderr
+    assert done[0].stdout == b"The answer.\n"  # the thinking split off, as the probe said

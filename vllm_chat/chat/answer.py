@@ -19,7 +19,8 @@ class AnswerStream:
     "collapse" (while it streams, then folded into a one-line summary).
     `template_opens_think`: the server said its chat template opens `<think>`,
     so the content starts as reasoning (unless the server's own reasoning field
-    comes first). The spinner, if any, runs until something is shown.
+    comes first); it may be a question still out to the server (a callable), asked
+    only at the first text. The spinner, if any, runs until something is shown.
     """
 
     def __init__(
@@ -27,13 +28,14 @@ class AnswerStream:
         make_renderer: Callable[[], Renderer],
         *,
         think: str = "show",
-        template_opens_think: bool = False,
+        template_opens_think: bool | Callable[[], bool] = False,
         spinner: AbstractContextManager[object] | None = None,
     ) -> None:
         self._make_renderer = make_renderer
         self._think = think
-        self._splitter = ThinkSplitter(starts_in_reasoning=template_opens_think)
-        self._starts_in_reasoning = template_opens_think
+        self._opens_think = template_opens_think
+        self._splitter: ThinkSplitter | None = None  # made at the first text (see _split)
+        self._starts_in_reasoning = False
         self._content_fed = False
         self._answer_override: str | None = None
         self._spinner = spinner
@@ -56,7 +58,7 @@ class AnswerStream:
         """The answer to keep in the conversation: no thinking, no tags."""
         if self._answer_override is not None:
             return self._answer_override
-        return self._splitter.answer_text
+        return "" if self._splitter is None else self._splitter.answer_text
 
     @property
     def reasoning_text(self) -> str:
@@ -66,20 +68,21 @@ class AnswerStream:
     @property
     def never_closed_think(self) -> bool:
         """Started as thinking (the template opens it) but no `</think>` ever came."""
-        return self._starts_in_reasoning and not self._splitter.answer_text
+        splitter = self._splitter
+        return self._starts_in_reasoning and splitter is not None and not splitter.answer_text
 
     def reasoning(self, text: str) -> None:
         """A delta of the server's own reasoning field."""
-        if self._starts_in_reasoning and not self._content_fed:
+        if self._splitter is None or (self._starts_in_reasoning and not self._content_fed):
             # The server's reasoning parser took the think block out of the content,
-            # so the content will be the answer alone, though the template opens one.
+            # so the content will be the answer alone, whatever the template opens.
             self._starts_in_reasoning = False
             self._splitter = ThinkSplitter()
         self._show_reasoning(text)
 
     def content(self, text: str) -> None:
         self._content_fed = True
-        for kind, piece in self._splitter.feed(text):
+        for kind, piece in self._split().feed(text):
             self._route(kind, piece)
 
     def logprobs(self, tokens: Sequence[Mapping[str, Any]]) -> None:
@@ -101,7 +104,18 @@ class AnswerStream:
         self._end_reasoning()
         self.calls_shown = self._visible().feed_calls(calls)
 
+    def _split(self) -> ThinkSplitter:
+        """The splitter, made at the first text: only then is the template's opening needed
+        (waiting, if need be, for the server's answer)."""
+        if self._splitter is None:
+            opens = self._opens_think() if callable(self._opens_think) else self._opens_think
+            self._starts_in_reasoning = opens
+            self._splitter = ThinkSplitter(starts_in_reasoning=opens)
+        return self._splitter
+
     def finish(self, note: str | None = None) -> None:
+        if self._splitter is None:  # no text came: nothing to split, nobody to wait for
+            self._splitter = ThinkSplitter()
         for kind, piece in self._splitter.finish():
             self._route(kind, piece)
         if self.never_closed_think and note is None:

@@ -9,7 +9,6 @@ records its result.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import threading
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from typing import Any, NoReturn
 from vllm_chat.chat.attachments import Attachments
 from vllm_chat.chat.conversation import Conversation
 from vllm_chat.chat.logprobs import refusal, say_if_ignored
-from vllm_chat.chat.think import prompt_opens_think
+from vllm_chat.chat.probe import ThinkProbe, template_key
 from vllm_chat.chat.turn import Turn, TurnResult, TurnStats
 from vllm_chat.client.api import Client
 from vllm_chat.client.errors import ApiError, HTTPStatusError, StreamError
@@ -29,7 +28,6 @@ from vllm_chat.client.hints import hint
 from vllm_chat.render.calls import NOT_JSON, describe_call
 from vllm_chat.render.environment import Environment
 from vllm_chat.render.plain import PlainRenderer, Renderer
-from vllm_chat.render.terminal import quiet_input
 from vllm_chat.render.text import status_line
 
 __all__ = ["Chat", "NoModelError", "NothingToRetry", "TurnStats", "UnknownModel"]
@@ -280,24 +278,15 @@ class Chat:
             self._forget_unanswered(content)
             raise
         spinner = self.make_spinner()
-        template_key = _template_key(body)
-        probed_now = template_key not in self.think_templates
-        try:
-            with quiet_input(self.env):
-                opens_think = self._template_opens_think(body, template_key)
-        except BaseException as exc:  # Ctrl-C (or a bug) while the server was asked
-            if spinner is not None:
-                spinner.__exit__(None, None, None)
-            if isinstance(exc, KeyboardInterrupt):
-                self.report("[interrupted before the answer began]", kind="warn")
-            self._forget_unanswered(content)
-            raise
+        key = template_key(body)
+        probed_now = key not in self.think_templates
         result = Turn(
             self.client,
             body,
             self.make_renderer,
             think=self.think,
-            template_opens_think=opens_think,
+            template_opens_think=self.think_templates[key] if not probed_now
+            else self._probe(body, key),
             spinner=spinner,
             report=self.report,
             env=self.env,
@@ -307,12 +296,12 @@ class Chat:
         self.last_result = result
         if result.error is not None:
             if probed_now and not result.shown_anything:  # no server yet? Ask next time.
-                self.think_templates.pop(template_key, None)
+                self.think_templates.pop(key, None)
             self._record_failure(content, result, result.error)
         if result.never_closed_think and result.finish_reason != "length":
             # The template opens <think>, yet the model answered without closing it:
             # from now on its answers start as answers (the server's word was wrong).
-            self.think_templates[template_key] = False
+            self.think_templates[key] = False
         self.last_tool_calls = result.tool_calls
         self.conversation.add_assistant(result.text, tool_calls=self.last_tool_calls,
                                         logprobs=result.logprobs)  # fmt: skip
@@ -326,6 +315,16 @@ class Chat:
         if self.stats:
             self.report(result.stats.line(), kind="info")
         return result.text
+
+    def _probe(self, body: dict[str, Any], key: tuple[str, str]) -> Callable[[], bool]:
+        """Whether the template opens `<think>`, asked now; known (and kept) when called."""
+        probe = ThinkProbe(self.client, body)
+
+        def opens_think() -> bool:
+            self.think_templates[key] = probe()
+            return self.think_templates[key]
+
+        return opens_think
 
     def _show_calls(self, calls: list[dict[str, Any]]) -> None:
         """Each tool call the answer made; arguments that are not JSON are flagged."""
@@ -380,22 +379,6 @@ class Chat:
         self.conversation.drop_unanswered()
         self.unsent = content
 
-    def _template_opens_think(self, body: dict[str, Any], key: tuple[str, str]) -> bool:
-        """Does the chat template open `<think>` itself? The server's /tokenize says.
-
-        Its prompt for this conversation ending in `<think>` means the answer
-        starts inside the think block (Qwen3 thinking models, DeepSeek-R1 served
-        without a reasoning parser). Asked once per model and template
-        arguments; a server without /tokenize (not vLLM) means no.
-        """
-        if key not in self.think_templates:
-            kwargs = body.get("chat_template_kwargs")
-            token_strs = self.client.tokenize_chat(
-                body["model"], _probe_messages(body["messages"]), kwargs
-            )
-            self.think_templates[key] = token_strs is not None and prompt_opens_think(token_strs)
-        return self.think_templates[key]
-
     # ---- what changes the conversation outside a turn -----------------------------------
 
     def undo(self) -> int:
@@ -415,28 +398,3 @@ class Chat:
         self.unsent = None
         self.context_tokens = None
         return dropped
-
-
-def _template_key(body: dict[str, Any]) -> tuple[str, str]:
-    """What the chat template's opening depends on: the model and its arguments."""
-    kwargs = body.get("chat_template_kwargs")
-    return str(body["model"]), json.dumps(kwargs, sort_keys=True, default=str)
-
-
-def _probe_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A small stand-in for the conversation: its system prompt and last message, as text.
-
-    The generation prompt the template appends does not depend on the history,
-    and text alone spares the server from loading images for a probe.
-    """
-    kept = [m for m in messages[:-1] if m.get("role") == "system"] + messages[-1:]
-    return [{"role": m.get("role"), "content": _text_only(m.get("content"))} for m in kept]
-
-
-def _text_only(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [p.get("text") for p in content if isinstance(p, dict)]
-        return "\n".join(p for p in parts if isinstance(p, str))
-    return ""

@@ -155,7 +155,7 @@ class Turn:
     body: dict[str, Any]
     make_renderer: Callable[[], Renderer]
     think: str = "show"  # "show", "hide" or "collapse"
-    template_opens_think: bool = False
+    template_opens_think: bool | Callable[[], bool] = False  # see AnswerStream
     spinner: AbstractContextManager[object] | None = None  # stopped by the first output
     report: Callable[..., None] = status_line
     env: Environment | None = None  # whose stdin is kept quiet while the answer streams
