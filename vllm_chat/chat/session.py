@@ -96,9 +96,6 @@ class Chat:
     mode: str = "repl"  # or "quick" (-q): which hints apply (commands or flags)
     env: Environment = field(default_factory=Environment.detect)  # the terminal, decided once
     attachments: Attachments = field(default_factory=Attachments)
-    last_stats: TurnStats | None = None
-    last_finish: str | None = None  # the last answer's finish reason
-    last_tool_calls: list[dict[str, Any]] = field(default_factory=list)  # the last answer's
     tools: list[dict[str, Any]] | None = None  # tool definitions sent with each request
     # Token probabilities: the alternatives asked for each token (top_logprobs); None: off.
     logprobs: int | None = None
@@ -117,6 +114,22 @@ class Chat:
     _models: list[ModelInfo] | None = None
     _listing_models: bool = False
     _model_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # ---- the last turn ------------------------------------------------------------------
+
+    @property
+    def last_stats(self) -> TurnStats | None:
+        return None if self.last_result is None else self.last_result.stats
+
+    @property
+    def last_finish(self) -> str | None:
+        """The last answer's finish reason."""
+        return None if self.last_result is None else self.last_result.finish_reason
+
+    @property
+    def last_tool_calls(self) -> list[dict[str, Any]]:
+        """The tool calls the last answer made."""
+        return [] if self.last_result is None else self.last_result.tool_calls
 
     # ---- the server's models ------------------------------------------------------------
 
@@ -292,7 +305,6 @@ class Chat:
             env=self.env,
             context_window=lambda: self._context_window(body["model"]),
         ).run()
-        self.last_stats, self.last_finish = result.stats, result.finish_reason
         self.last_result = result
         if result.error is not None:
             if probed_now and not result.shown_anything:  # no server yet? Ask next time.
@@ -302,12 +314,11 @@ class Chat:
             # The template opens <think>, yet the model answered without closing it:
             # from now on its answers start as answers (the server's word was wrong).
             self.think_templates[key] = False
-        self.last_tool_calls = result.tool_calls
-        self.conversation.add_assistant(result.text, tool_calls=self.last_tool_calls,
-                                        logprobs=result.logprobs)  # fmt: skip
+        calls = result.tool_calls
+        self.conversation.add_assistant(result.text, tool_calls=calls, logprobs=result.logprobs)
         say_if_ignored(self, result)
         if self.mode == "repl" and not result.calls_shown:
-            self._show_calls(self.last_tool_calls)
+            self._show_calls(calls)
         if result.stats.usage is not None:
             self.context_tokens = result.stats.usage.total_tokens
         if result.note:
