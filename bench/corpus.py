@@ -9,6 +9,7 @@ The same `tokens` always gives the same text.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 CHARS_PER_TOKEN = 4
 
@@ -97,15 +98,23 @@ _BLOCKS = (_paragraph, _bullets, _paragraph, _numbered, _table, _paragraph, _cod
 
 def markdown_answer(tokens: int, seed: int = 0) -> str:
     """About `tokens` tokens (4 characters each) of varied, deterministic Markdown."""
+    return _sections(tokens, seed, f"# An answer of about {tokens} tokens", _BLOCKS)
+
+
+def _sections(
+    tokens: int, seed: int, title: str, makers: tuple[Callable[[random.Random], str], ...]
+) -> str:
+    """`title`, a paragraph, then numbered sections of the blocks `makers` make, until
+    about `tokens` tokens."""
     rng = random.Random(seed)
     target = tokens * CHARS_PER_TOKEN
-    blocks: list[str] = [f"# An answer of about {tokens} tokens", _paragraph(rng)]
+    blocks: list[str] = [title, _paragraph(rng)]
     size = sum(len(block) + 2 for block in blocks)
     section = 0
     while size < target:
         section += 1
         heading = f"## {section}. {_TOPICS[section % len(_TOPICS)]}"
-        for block in [heading, *(make(rng) for make in _BLOCKS)]:
+        for block in [heading, *(make(rng) for make in makers)]:
             blocks.append(block)
             size += len(block) + 2
             if size >= target:
@@ -134,20 +143,7 @@ _SECTION = (_paragraph, _paragraph, _bullets, _long_table, _paragraph, _long_cod
 def sectioned_answer(tokens: int = 12_700, seed: int = 0) -> str:
     """About `tokens` tokens of sections: paragraphs, lists, 10-20-row tables and
     5-30-line code fences (issue 17's corpus: 12,700 tokens are about 52 KB)."""
-    rng = random.Random(seed)
-    target = tokens * CHARS_PER_TOKEN
-    blocks: list[str] = ["# A long answer", _paragraph(rng)]
-    size = sum(len(block) + 2 for block in blocks)
-    section = 0
-    while size < target:
-        section += 1
-        heading = f"## {section}. {_TOPICS[section % len(_TOPICS)]}"
-        for block in [heading, *(make(rng) for make in _SECTION)]:
-            blocks.append(block)
-            size += len(block) + 2
-            if size >= target:
-                break
-    return "\n\n".join(blocks) + "\n"
+    return _sections(tokens, seed, "# A long answer", _SECTION)
 
 
 def deltas(text: str, chars: int = CHARS_PER_TOKEN) -> list[str]:
