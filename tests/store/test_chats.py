@@ -12,11 +12,11 @@ import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.standin import Reply, StandinServer
+from tests.store.storage import query
 from vllm_chat.chat.conversation import Message
 from vllm_chat.chat.session import Chat
 from vllm_chat.client.api import Client
@@ -59,17 +59,8 @@ def meta(chat_id: str, updated: float = 1000.0, title: str = "a chat") -> ChatMe
     return ChatMeta(chat_id, title, updated, updated, model="standin-model")
 
 
-def rows(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    """`sql` on the file with a connection of its own (not the store's)."""
-    db = sqlite3.connect(path)
-    try:
-        return db.execute(sql, params).fetchall()
-    finally:
-        db.close()
-
-
 def stored_texts(path: Path, chat_id: str) -> list[str]:
-    found = rows(path, "SELECT content FROM messages WHERE chat_id = ? ORDER BY seq", chat_id)
+    found = query(path, "SELECT content FROM messages WHERE chat_id = ? ORDER BY seq", chat_id)
     return [json.loads(content) for (content,) in found]
 
 
@@ -108,8 +99,8 @@ def test_a_new_store_is_private_in_wal_mode_with_the_schema_version(
         extra = path.with_name(path.name + side)
         assert extra.exists()
         assert stat.S_IMODE(extra.stat().st_mode) == 0o600
-    assert rows(path, "PRAGMA user_version") == [(SCHEMA,)]
-    assert rows(path, "PRAGMA journal_mode") == [("wal",)]
+    assert query(path, "PRAGMA user_version") == [(SCHEMA,)]
+    assert query(path, "PRAGMA journal_mode") == [("wal",)]
     assert store.has_fts
     assert store.integrity() == "ok"
 
@@ -132,7 +123,7 @@ def test_reopening_keeps_everything(path: Path) -> None:
     again = ChatStore(path)
     messages, _ = again.messages("c1")
     assert messages == exchange("one", "two")
-    assert rows(path, "PRAGMA user_version") == [(SCHEMA,)]
+    assert query(path, "PRAGMA user_version") == [(SCHEMA,)]
     again.close()
 
 
@@ -186,7 +177,7 @@ def test_a_second_process_that_found_no_schema_does_not_fail(path: Path) -> None
     late = sqlite3.connect(path, isolation_level=None, timeout=3)
     ChatStore(path)._migrate(late, 0)  # the second one read version 0 before that
     late.close()
-    assert rows(path, "PRAGMA user_version") == [(SCHEMA,)]
+    assert query(path, "PRAGMA user_version") == [(SCHEMA,)]
 
 
 # ---- writing -------------------------------------------------------------------------------
@@ -208,7 +199,7 @@ def test_sync_stores_messages_in_order_with_their_stats(store: ChatStore, path: 
     got, stats = store.messages("c1")
     assert got == messages
     assert stats == {3: figures}
-    assert rows(path, "SELECT seq, role, partial FROM messages ORDER BY seq") == [
+    assert query(path, "SELECT seq, role, partial FROM messages ORDER BY seq") == [
         (0, "user", 0), (1, "assistant", 1), (2, "user", 0), (3, "assistant", 0),
     ]  # fmt: skip
     [found] = store.recent()
@@ -236,10 +227,10 @@ def test_sync_replaces_a_changed_answer(store: ChatStore, path: Path) -> None:
     chat = meta("c1")
     first = exchange("question", "old answer")
     store.sync(chat, first, [])
-    created = rows(path, "SELECT created FROM messages WHERE seq = 0")
+    created = query(path, "SELECT created FROM messages WHERE seq = 0")
     store.sync(chat, exchange("question", "new answer"), first)
     assert stored_texts(path, "c1") == ["question", "new answer"]
-    assert rows(path, "SELECT created FROM messages WHERE seq = 0") == created
+    assert query(path, "SELECT created FROM messages WHERE seq = 0") == created
 
 
 def test_sync_refuses_a_chat_another_writer_changed(store: ChatStore, path: Path) -> None:
@@ -259,7 +250,7 @@ def test_sync_refuses_a_chat_deleted_meanwhile(store: ChatStore, path: Path) -> 
     store.delete("c1")
     with pytest.raises(ChatChanged):
         store.sync(meta("c1"), exchange("one", "two", "three", "four"), exchange("one", "two"))
-    assert rows(path, "SELECT count(*) FROM chats") == [(0,)]
+    assert query(path, "SELECT count(*) FROM chats") == [(0,)]
 
 
 def test_delete_removes_one_chat_and_its_messages(store: ChatStore, path: Path) -> None:
@@ -267,8 +258,8 @@ def test_delete_removes_one_chat_and_its_messages(store: ChatStore, path: Path) 
     store.sync(meta("stays"), exchange("walrus too", "b"), [])
     store.delete("gone")
     assert [m.id for m in store.recent()] == ["stays"]
-    assert rows(path, "SELECT DISTINCT chat_id FROM messages") == [("stays",)]
-    assert rows(path, "SELECT count(*) FROM messages_fts") == [(2,)]  # the index follows
+    assert query(path, "SELECT DISTINCT chat_id FROM messages") == [("stays",)]
+    assert query(path, "SELECT count(*) FROM messages_fts") == [(2,)]  # the index follows
     assert [m.id for m in store.search("walrus")] == ["stays"]
     assert store.messages("gone") == ([], {})
 
@@ -397,9 +388,9 @@ def test_a_journal_stores_each_change_once(store: ChatStore, path: Path) -> None
     journal.record()
     chat_id = journal.chat_id
     assert chat_id is not None
-    updated = rows(path, "SELECT updated FROM chats")
+    updated = query(path, "SELECT updated FROM chats")
     journal.record()  # nothing changed: nothing written
-    assert rows(path, "SELECT updated FROM chats") == updated
+    assert query(path, "SELECT updated FROM chats") == updated
     chat.conversation.pop_exchange()
     journal.record()
     assert stored_texts(path, chat_id) == []
@@ -468,7 +459,7 @@ def test_a_cut_answer_is_stored_partial(
     messages, stats = store.messages(journal.chat_id)
     assert messages == [Message("user", "go"), Message("assistant", "abcdefgh", partial=True)]
     assert stats[1]["interrupted"] is True
-    assert rows(path, "SELECT partial FROM messages WHERE seq = 1") == [(1,)]
+    assert query(path, "SELECT partial FROM messages WHERE seq = 1") == [(1,)]
 
 
 def test_two_journals_on_one_chat_lose_nothing(store: ChatStore, path: Path) -> None:
