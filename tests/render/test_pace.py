@@ -1,6 +1,6 @@
-"""`ReadPace`: how long the reader of a stream rests after a redraw (issue 17).
+"""`ReadPace`: when the reader of a stream sleeps, and when what it read is drawn (issue 17).
 
-A fake CPU clock and a recording `sleep`: no test waits or measures time.
+A fake wall clock, a fake CPU clock and a recording `sleep`: no test waits or measures time.
 """
 
 from __future__ import annotations
@@ -13,72 +13,77 @@ INTERVAL = 0.1
 
 
 class Reader:
-    """A reader whose CPU use per cycle the test sets."""
+    """A reader of deltas on fake clocks: the test says how each delta came."""
 
-    def __init__(self) -> None:
-        self.cpu = 0.0
+    def __init__(self, into_answer: float = 10.0) -> None:
+        """The answer's first delta came `into_answer` seconds ago; the reader is idle."""
+        self.now = 0.0  # wall clock
+        self.cpu = 0.0  # the reader thread's CPU clock
         self.slept: list[float] = []
-        self.pace = ReadPace(INTERVAL, cpu=lambda: self.cpu, sleep=self.slept.append)
+        self.pace = ReadPace(
+            INTERVAL, clock=lambda: self.now, cpu=lambda: self.cpu, sleep=self._sleep
+        )
+        self.delta(due=float("-inf"))
+        self.now = into_answer
+        self.pace.rest(float("-inf"))  # done with it just now
 
-    def cycle(self, start: float, used: float) -> None:
-        """A redraw at `start`, after a cycle in which the reader used `used` seconds."""
-        self.cpu += used
-        self.pace.plan(start)
+    def _sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def delta(self, *, waited: float = 0.0, work: float = 20e-6, due: float) -> bool:
+        """A delta read after `waited` seconds off the CPU and `work` on it; drawn or not."""
+        self.now += waited + work
+        self.cpu += work
+        self.pace.arrived(self.now)
+        drawn = self.pace.ready(self.now, due)
+        self.pace.rest(due)
+        return drawn
 
 
-def test_a_reader_that_mostly_waits_rests_most_of_the_interval() -> None:
-    reader = Reader()
-    reader.cycle(0.0, 0.0)  # the first draw: nothing to judge yet
-    assert reader.pace.share == 0.0
-    reader.cycle(INTERVAL, 0.005)  # 5 % of the cycle
-    assert reader.pace.share == pytest.approx(0.9)
-    reader.pace.take(INTERVAL + 0.01)
-    assert reader.slept == [pytest.approx(0.9 * INTERVAL - 0.01)]
-    reader.pace.take(INTERVAL + 0.02)  # once per redraw
-    assert len(reader.slept) == 1
+def test_a_reader_that_caught_up_sleeps_until_the_next_redraw() -> None:
+    reader = Reader(into_answer=10.0)  # the rate --stats shows is not at stake
+    reader.delta(waited=0.001, due=10.05)
+    assert reader.slept == [pytest.approx(0.05 - 0.001 - 20e-6)]
+    assert reader.now == pytest.approx(10.05)
 
 
-def test_a_reader_kept_busy_never_rests() -> None:
-    reader = Reader()
-    reader.cycle(0.0, 0.0)
-    for number in range(1, 6):
-        reader.cycle(number * INTERVAL, INTERVAL)  # all of the cycle
-        assert reader.pace.share == 0.0
-        reader.pace.take(number * INTERVAL)
+def test_a_reader_behind_the_server_never_sleeps_however_slow_its_work() -> None:
+    """A slow machine: 5 ms of CPU between two deltas, never a wait for data."""
+    reader = Reader(into_answer=10.0)
+    for _ in range(50):
+        reader.delta(work=0.005, due=10.2)
     assert reader.slept == []
 
 
-def test_a_reader_that_falls_behind_while_resting_soon_stops() -> None:
-    """Resting 90 % and then working all of the 10 % left: the rest shrinks to none."""
-    reader = Reader()
-    reader.cycle(0.0, 0.0)
-    reader.cycle(INTERVAL, 0.0)
-    shares = [reader.pace.share]
-    for number in range(2, 8):
-        reader.cycle(number * INTERVAL, (1 - reader.pace.share) * INTERVAL)
-        shares.append(reader.pace.share)
-    assert shares[0] == pytest.approx(0.95)
-    assert shares[-1] == 0.0
-    assert shares == sorted(shares, reverse=True)
+def test_the_batch_read_after_a_rest_is_drawn_once_the_reader_caught_up() -> None:
+    reader = Reader(into_answer=10.0)
+    reader.delta(waited=0.001, due=10.05)  # sleeps until 10.05: the redraw is due
+    drawn = [reader.delta(due=10.05) for _ in range(40)]  # what the socket gathered
+    assert drawn == [False] * 40
+    assert reader.delta(waited=0.001, due=10.05)  # the next one came after a wait: draw
 
 
-def test_after_a_long_pause_the_share_is_kept() -> None:
-    reader = Reader()
-    reader.cycle(0.0, 0.0)
-    reader.cycle(INTERVAL, 0.005)
-    reader.cycle(100 * INTERVAL, 5.0)  # the server paused: no cycle to judge
-    assert reader.pace.share == pytest.approx(0.9)
+def test_a_reader_that_never_catches_up_still_draws_an_interval_late() -> None:
+    reader = Reader(into_answer=10.0)
+    due = reader.now + 0.01
+    drawn = []
+    while not drawn or not drawn[-1]:
+        drawn.append(reader.delta(work=0.001, due=due))
+    assert reader.now == pytest.approx(due + INTERVAL, abs=0.001)
 
 
-def test_no_rest_while_the_answer_warms_up() -> None:
-    reader = Reader()
-    reader.pace = ReadPace(INTERVAL, cpu=lambda: reader.cpu, sleep=reader.slept.append,
-                           warm_up=1.0)  # fmt: skip
-    for cycle in range(10):  # the first second: the reader reads every delta as it comes
-        reader.cycle(cycle * INTERVAL, 0.001)
-        reader.pace.take(cycle * INTERVAL + 0.01)
-    assert reader.slept == []
-    reader.cycle(10 * INTERVAL, 0.001)  # then it rests, judged on the cycle that ended
-    assert reader.pace.share == pytest.approx(0.95)
-    reader.pace.take(10 * INTERVAL + 0.01)
-    assert reader.slept == [pytest.approx(0.95 * INTERVAL - 0.01)]
+def test_rests_are_short_early_in_an_answer() -> None:
+    """At most 1 % of the time since the first delta: --stats' rate is off by 1 % at most."""
+    reader = Reader(into_answer=2.0)
+    reader.delta(waited=0.001, due=2.08)
+    assert reader.slept == [pytest.approx(0.02, abs=1e-4)]
+
+
+def test_no_rest_shorter_than_a_millisecond() -> None:
+    early = Reader(into_answer=0.05)  # 1 % of 50 ms is half a millisecond
+    early.delta(waited=0.001, due=1.0)
+    assert early.slept == []
+    late = Reader(into_answer=10.0)
+    late.delta(waited=0.001, due=10.0015)  # the redraw is due sooner than that
+    assert late.slept == []

@@ -1,67 +1,67 @@
-"""How long the thread that reads an answer may sleep between two redraws. No I/O."""
+"""When the thread that reads an answer sleeps, and when what it read is drawn. No I/O."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
+# Time off the CPU between two deltas beyond this is a wait for the server; a fast
+# server (5,000 tokens/s) sends a delta every 200 us.
+WAITED = 50e-6
+# A rest is at most this share of the time since the answer's first delta (see ReadPace).
+STATS_SHARE = 0.01
+SHORTEST_REST = 0.001  # shorter sleeps cost more than the wake-ups they save
+
 
 class ReadPace:
-    """How long the reader may sleep after a redraw, so that it reads in batches.
+    """Batches an answer's deltas: the reader sleeps once it has caught up with the server.
 
-    Nothing read between two redraws is shown before the next one, yet a reader
-    woken for every delta (1,000 a second) spends most of its CPU on waking up.
-    After a redraw the thread that feeds the renderer sleeps for a share of the
-    interval: the socket gathers the deltas meanwhile, read then in one go. The
-    share is what the reader can spare, from the CPU the last cycle took: 1 - 2x
-    that share of the cycle, at most 95 %. A reader that cannot keep up (a fast
-    server) never rests; one that falls behind while resting works more of the
-    next cycle, which cuts its rest (95 % -> 90 -> 80 -> 60 -> 20 -> none).
-
-    No rest for the first `warm_up` seconds of an answer: a delta read after a rest is
-    timed late by up to the rest, and the rate `--stats` shows is measured to the last
-    delta. Kept rest-free, a short answer's rate is exact, and a longer one's is off by
-    at most one rest over its whole length; the waking up that the rests save matters
-    only in long answers.
+    Nothing read between two redraws shows before the next one, yet a reader woken
+    for every delta (1,000 a second) spends most of its CPU on waking up. So:
+    - the reader rests only when it has caught up: the delta it just read came after
+      a wait for data (more than `WAITED` off the CPU since it was done with the one
+      before: the work between two deltas does not count, however slow the machine).
+      It sleeps until the next redraw is due, while the socket gathers the deltas,
+      read then in one go. A reader that has fallen behind
+      never waits, so never rests.
+    - a redraw that is due waits until the reader has caught up again, so that it
+      shows the whole batch and not its first delta; a reader that never catches up
+      (a server faster than it) still draws, an interval late at most.
+    - a rest is at most `STATS_SHARE` of the time since the first delta: a delta read
+      after a rest is timed late by up to the rest, and `--stats` measures the rate to
+      the last delta, so the rate it shows is off by 1 % at most.
     """
 
     def __init__(
         self,
         interval: float,
-        cpu: Callable[[], float] = time.process_time,
+        clock: Callable[[], float] = time.monotonic,
+        cpu: Callable[[], float] = time.thread_time,
         sleep: Callable[[float], None] = time.sleep,
-        warm_up: float = 0.0,
     ) -> None:
         self._interval = interval
-        self._warm_up = warm_up
-        self._first: float | None = None  # the first redraw
-        self._cpu_clock, self._sleep = cpu, sleep
-        self._share = 0.0  # of the interval, slept after each redraw
-        self._cycle_start = float("-inf")
-        self._cpu = 0.0
-        self._until = float("-inf")
+        self._clock, self._cpu, self._sleep = clock, cpu, sleep
+        self._first: float | None = None  # the first delta
+        self._done = (float("-inf"), 0.0)  # when the reader was done with the last delta
+        self._waited = True  # the last delta came after a wait for the server
 
-    def plan(self, now: float) -> None:
-        """At a redraw: judge the cycle that ends, and set the rest after it."""
-        cpu = self._cpu_clock()
+    def arrived(self, now: float) -> None:
+        """A delta has been read at `now` (by the thread that calls `rest`)."""
         if self._first is None:
             self._first = now
-        if now - self._first < self._warm_up:
-            self._cycle_start, self._cpu = now, cpu
-            return
-        cycle = now - self._cycle_start
-        if cycle < 10 * self._interval:  # not the first draw, nor after a long pause
-            self._share = min(0.95, max(0.0, 1 - 2 * (cpu - self._cpu) / cycle))
-        self._cycle_start, self._cpu = now, cpu
-        self._until = now + self._share * self._interval
+        done, cpu = self._done
+        self._waited = (now - done) - (self._cpu() - cpu) > WAITED
 
-    @property
-    def share(self) -> float:
-        return self._share
+    def ready(self, now: float, due: float) -> bool:
+        """Whether to redraw now, the next redraw being due at `due`."""
+        return now >= due and (self._waited or now >= due + self._interval)
 
-    def take(self, now: float) -> None:
-        """Sleep if the rest planned at the last redraw is not over (no lock held)."""
-        wait = self._until - now
-        if wait > 0:
-            self._until = float("-inf")
-            self._sleep(wait)
+    def rest(self, due: float) -> None:
+        """The delta is handled: sleep until `due` if the reader had caught up (no lock held)."""
+        now = self._clock()
+        if self._waited and self._first is not None:
+            wait = min(due - now, STATS_SHARE * (now - self._first))
+            if wait >= SHORTEST_REST:
+                self._sleep(wait)
+                now = self._clock()
+        self._done = (now, self._cpu())

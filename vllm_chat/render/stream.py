@@ -37,10 +37,6 @@ from vllm_chat.render.text import LineEnds, sanitize
 
 __all__ = ["BlockSplitter", "MarkdownRenderer", "console_for", "render_once"]
 
-# Seconds of an answer read without rests (see ReadPace): --stats measures its rate exactly.
-RATE_WARM_UP = 2.0
-
-
 def _after_line(text: str, count: int) -> int:
     """The offset just after the `count`-th line end of `text` (0 if it has fewer)."""
     end = -1
@@ -94,7 +90,7 @@ class MarkdownRenderer:
         self._use_timer = clock is time.monotonic
         self._timer: threading.Timer | None = None
         self._lock = threading.RLock()
-        self._rest = ReadPace(self._interval, warm_up=RATE_WARM_UP) if self._use_timer else None
+        self._pace = ReadPace(self._interval) if self._use_timer else None
         self._view_key: tuple[str, int] | None = None
         self._view: Lines = []
         self._cache = LiveCache()
@@ -107,8 +103,7 @@ class MarkdownRenderer:
             return
         with self._lock:
             self._add_reasoning(text)
-        if self._rest is not None:
-            self._rest.take(self._clock())
+        self._rest()
 
     def end_reasoning(self, summary: str | None = None) -> None:
         with self._lock:
@@ -124,8 +119,7 @@ class MarkdownRenderer:
             if self._scroll.done and (closed := self._blocks.take_closed_fence()):
                 self._finished.append(closed)  # its top is printed: the rest goes too
             self._maybe_redraw()
-        if self._rest is not None:
-            self._rest.take(self._clock())
+        self._rest()
 
     def feed_calls(self, calls: Sequence[Mapping[str, Any]]) -> bool:
         """Shown below the answer's tail as they grow; printed complete at `finish`."""
@@ -133,6 +127,7 @@ class MarkdownRenderer:
             self._close_reasoning()
             self._calls = calls
             self._maybe_redraw()
+        self._rest()
         return True
 
     def finish(self, note: str | None = None) -> None:
@@ -298,14 +293,25 @@ class MarkdownRenderer:
 
     def _maybe_redraw(self) -> None:
         now = self._clock()
-        wait = self._interval - (now - self._last_refresh)
-        if wait > 0:
-            if self._use_timer and self._timer is None:
-                self._timer = threading.Timer(wait, self._redraw_late)
-                self._timer.daemon = True
-                self._timer.start()
-            return
-        self._redraw(now)
+        due = self._last_refresh + self._interval
+        if self._pace is None:
+            ready = now >= due
+        else:
+            self._pace.arrived(now)
+            ready = self._pace.ready(now, due)
+        if ready:
+            self._redraw(now)
+        elif self._use_timer and self._timer is None:
+            # Later than the reader, that draws when it has read what came during its rest.
+            wait = max(0.0, due - now) + self._interval / 4
+            self._timer = threading.Timer(wait, self._redraw_late)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _rest(self) -> None:
+        """After a delta, outside the lock: the reader may sleep until the next redraw."""
+        if self._pace is not None:
+            self._pace.rest(self._last_refresh + self._interval)
 
     def _redraw_late(self) -> None:
         with self._lock:
@@ -318,8 +324,6 @@ class MarkdownRenderer:
         if self._timer is not None:  # this draw shows what it was to draw
             self._timer.cancel()
             self._timer = None
-        if self._rest is not None:
-            self._rest.plan(now)
         self._last_refresh = now
         above = self._take_finished()
         above += self._scrolled()
