@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from vllm_chat.render.pace import ReadPace
+from vllm_chat.render.pace import ReadPace, RedrawBudget
 
 INTERVAL = 0.1
 
@@ -87,3 +87,21 @@ def test_no_rest_shorter_than_a_millisecond() -> None:
     late = Reader(into_answer=10.0)
     late.delta(waited=0.001, due=10.0015)  # the redraw is due sooner than that
     assert late.slept == []
+
+
+def test_cheap_redraws_come_as_often_as_asked() -> None:
+    budget = RedrawBudget(1 / 12)
+    assert [budget.interval(0.0005) for _ in range(3)] == [pytest.approx(1 / 12)] * 3
+
+
+def test_costly_redraws_come_less_often_within_a_share_of_a_core() -> None:
+    """A growing table at 4.5 ms a redraw: every 150 ms, 3 % of a core, not 5.4 %."""
+    budget = RedrawBudget(1 / 12)
+    intervals = [budget.interval(0.0045) for _ in range(3)]
+    assert intervals == [pytest.approx(0.15)] * 3
+    assert budget.interval(0.0005) == pytest.approx((0.0045 + 0.0005) / 2 / 0.03)  # averaged
+
+
+def test_however_costly_a_redraw_comes_four_times_a_second() -> None:
+    budget = RedrawBudget(1 / 12)
+    assert budget.interval(0.5) == pytest.approx(0.25)

@@ -65,3 +65,29 @@ class ReadPace:
                 self._sleep(wait)
                 now = self._clock()
         self._done = (now, self._cpu())
+
+
+# The live view's redraws take at most this share of a core, however costly the tail...
+REDRAW_SHARE = 0.03
+SLOWEST_REDRAWS = 0.25  # ... yet come every 0.25 s at least
+
+
+class RedrawBudget:
+    """How often the live tail is redrawn: as asked, unless that costs too much.
+
+    Each redraw draws the unfinished block again. A paragraph's costs well under a
+    millisecond, a growing table's 3-5 ms (parsed, laid out): redrawn 12 times a
+    second, that would be 5 % of a core on lines the user already saw. So the interval
+    grows with the redraw's cost (averaged over the last few), to keep redraws within
+    `REDRAW_SHARE` of a core; never beyond `SLOWEST_REDRAWS`.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self._least = interval
+        self._cost: float | None = None
+
+    def interval(self, cost: float) -> float:
+        """The interval until the next redraw, after one that took `cost` seconds of CPU."""
+        self._cost = cost if self._cost is None else (self._cost + cost) / 2
+        wanted = self._cost / REDRAW_SHARE
+        return max(self._least, min(wanted, SLOWEST_REDRAWS))

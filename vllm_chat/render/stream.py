@@ -3,7 +3,8 @@
 Text whose rendering can no longer change (a finished paragraph, heading,
 list, table or closed code fence) is rendered once and printed into the
 terminal's scrollback. Only the unfinished tail is redrawn, in a `rich` Live
-region, at most `refresh_per_second` times a second.
+region, at most `refresh_per_second` times a second (less often when a redraw
+is costly: see `pace.RedrawBudget`).
 
 Known differences from rendering the whole answer at once, none of which a
 reader would call wrong: a reference-style link defined in a later block stays
@@ -31,7 +32,7 @@ from vllm_chat.render.markdown import (
     markdown_lines,
     renderable_lines,
 )
-from vllm_chat.render.pace import ReadPace
+from vllm_chat.render.pace import ReadPace, RedrawBudget
 from vllm_chat.render.scroll import ScrolledFence, open_fence_lines
 from vllm_chat.render.text import LineEnds, sanitize
 
@@ -73,7 +74,8 @@ class MarkdownRenderer:
     ) -> None:
         self.console = console or console_for(env or Environment.detect())
         self._code_theme = code_theme
-        self._interval = 1.0 / refresh_per_second
+        self._interval = 1.0 / refresh_per_second  # grows with the cost of a redraw
+        self._budget = RedrawBudget(self._interval)
         self._clock = clock
         self._last_refresh = float("-inf")
         self._region = LiveRegion(self.console)
@@ -327,7 +329,10 @@ class MarkdownRenderer:
         self._last_refresh = now
         above = self._take_finished()
         above += self._scrolled()
+        started = time.thread_time()  # the tail's cost: what a redraw repeats
         self._region.show(self._tail_lines(), above=above)
+        if self._use_timer:
+            self._interval = self._budget.interval(time.thread_time() - started)
         self.redraws += 1
 
 
