@@ -105,3 +105,10 @@ def test_costly_redraws_come_less_often_within_a_share_of_a_core() -> None:
 def test_however_costly_a_redraw_comes_four_times_a_second() -> None:
     budget = RedrawBudget(1 / 12)
     assert budget.interval(0.5) == pytest.approx(0.25)
+
+
+def test_a_rest_lasts_one_interval_at_most_when_redraws_come_less_often() -> None:
+    """Redraws slowed by their cost: the answer's end must not wait for the next one."""
+    reader = Reader(into_answer=60.0)
+    reader.delta(waited=0.001, due=60.25)
+    assert reader.slept == [pytest.approx(INTERVAL)]

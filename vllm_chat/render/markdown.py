@@ -240,11 +240,13 @@ class AnswerTable(TableElement):
     """A table whose cells are never cut: wrapped columns, or one record per row."""
 
     cache: LiveCache | None = None
+    open_row = False  # live, its last row still growing: it does not set the widths
 
     @classmethod
     def create(cls, markdown: Markdown, token: Token) -> AnswerTable:
         table = cls()
         table.cache = getattr(markdown, "cache", None)
+        table.open_row = table.cache is not None and getattr(markdown, "open_end", False)
         return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -254,7 +256,9 @@ class AnswerTable(TableElement):
         columns = max([len(headers), *(len(row) for row in rows)])
         if not columns:
             return
-        cells = [headers, *rows]
+        # A growing last cell would widen its column at each redraw, and every row
+        # cached at the old widths would be drawn again: it wraps until its row is done.
+        cells = [headers, *rows[:-1]] if self.open_row and rows[:-1] else [headers, *rows]
         natural = [0] * columns
         least = [0] * columns
         for row in cells:
@@ -272,9 +276,15 @@ class AnswerTable(TableElement):
         elif self.cache is None:
             yield self._table(widths, headers, rows)
         else:  # live: the header and each row rendered alone, the same at these widths
-            sizes, drawn = (options.max_width, *widths), partial(self._drawn, console, options)
-            head = ("table head", sizes, tuple(_text_key(cell) for cell in headers))
+            drawn = partial(self._drawn, console, options)
+            head = ("table head", options.max_width, *widths, *map(_text_key, headers))
             yield from self.cache.get(head, partial(drawn, widths, headers, [], True))
+            if sum(natural) <= room and all(_left(row[-1]) for row in cells if len(row) == columns):
+                # Room a left-aligned last column does not fill is trailing blanks, never
+                # shown (the rule under the header is drawn at the true widths): given all
+                # of it, the rows drawn at it stay right when a longer cell comes.
+                widths = [*widths[:-1], room - sum(widths[:-1])]
+            sizes = (options.max_width, *widths)
             for row in rows:
                 key = ("table row", sizes, bool(headers), tuple(_text_key(cell) for cell in row))
                 yield from self.cache.get(key, partial(drawn, widths, headers, [row], False))
@@ -311,6 +321,10 @@ class AnswerTable(TableElement):
                     line.append(": ")
                 line.append_text(cell)
                 yield line
+
+
+def _left(cell: Text) -> bool:
+    return cell.justify in (None, "default", "left")
 
 
 def _table_frame(show_header: bool = True) -> Table:
@@ -372,6 +386,7 @@ class AnswerMarkdown(Markdown):
         # Not rich's __init__ at each redraw: it builds a parser (0.3 ms) and parses.
         self.__dict__.update(_markdown_settings(code_theme))
         self.cache = cache
+        self.open_end = not markup.endswith("\n")  # its last line is still coming
         self.markup = markup
         self.parsed = _prepared(_parser().parse(markup))
 

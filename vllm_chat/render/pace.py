@@ -60,7 +60,8 @@ class ReadPace:
         """The delta is handled: sleep until `due` if the reader had caught up (no lock held)."""
         now = self._clock()
         if self._waited and self._first is not None:
-            wait = min(due - now, STATS_SHARE * (now - self._first))
+            # Never longer than the interval asked for: the answer's end may come meanwhile.
+            wait = min(due - now, self._interval, STATS_SHARE * (now - self._first))
             if wait >= SHORTEST_REST:
                 self._sleep(wait)
                 now = self._clock()
