@@ -244,3 +244,39 @@ def test_a_long_fence_across_a_resize_shows_every_line_once() -> None:
     markers = [marker for line in shown for marker in re.findall(r"M\d{3}X", line)]
     assert markers == [f"M{index:03d}X" for index in range(120)]
     assert sum("After." in line for line in shown) == 1
+
+
+class CountingCache(LiveCache):
+    """A live cache that counts what it had to draw."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drawn = 0
+
+    def get(self, key, make):  # type: ignore[no-untyped-def]
+        def counted():  # type: ignore[no-untyped-def]
+            self.drawn += 1
+            return make()
+
+        return super().get(key, counted)
+
+
+def test_a_growing_table_draws_only_its_open_row_again() -> None:
+    """Each redraw of a streaming table draws its growing last row (and the header when a
+    column widened), never again the rows above it, even when its last column grows."""
+    console = make_console(io.StringIO())
+    cache = CountingCache()
+    text = "| id | note |\n| --- | --- |\n"
+    drawn = []
+    for number in range(1, 13):
+        row = f"| r{number:02d} | {'word ' * number}end |\n"
+        for cut in (len(row) // 2, len(row) - 3):  # twice while it streams in
+            markdown_lines(console, text + row[:cut], 80, cache=cache)
+            drawn.append(cache.drawn)
+            cache.drawn = 0
+        text += row
+    assert max(drawn[2:]) <= 2, drawn  # the open row, and the header if the widths changed
+    live = markdown_lines(console, text, 80, cache=cache)  # complete: drawn from the cache
+    assert [line_text(line) for line in live] == [
+        line_text(line) for line in markdown_lines(console, text, 80)
+    ]
