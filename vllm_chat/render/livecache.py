@@ -1,0 +1,31 @@
+"""The pieces of a streaming tail rendered at one redraw, kept for the next."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+from rich.segment import Segment
+from rich.text import Text
+
+
+class LiveCache:
+    """A streaming tail's pieces rendered at one redraw, for the next: of a growing code
+    block or table only the last line changed; its other code lines (highlighted one by
+    one) and table rows (at the same column widths) come from here."""
+
+    def __init__(self) -> None:
+        self._items: dict[Hashable, list[Segment]] = {}
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def get(self, key: Hashable, make: Callable[[], list[Segment]]) -> list[Segment]:
+        if key not in self._items:
+            if len(self._items) >= 4096:
+                self._items.clear()
+            self._items[key] = make()
+        return self._items[key]
+
+
+def text_key(text: Text) -> Hashable:
+    return text.plain, tuple((span.start, span.end, str(span.style)) for span in text.spans)
