@@ -15,7 +15,8 @@ import pytest
 from rich.console import Console
 
 from tests.render.fidelity_corpus import DOCUMENTS
-from vllm_chat.render.markdown import LiveCache, line_text, markdown_lines
+from vllm_chat.render.livecache import LiveCache
+from vllm_chat.render.markdown import line_text, markdown_lines
 from vllm_chat.render.scroll import open_fence_lines
 from vllm_chat.render.stream import BlockSplitter, MarkdownRenderer, render_once
 from vllm_chat.render.text import LineEnds

@@ -17,10 +17,10 @@ from rich.style import Style
 from rich.text import Text
 
 from vllm_chat.render.fences import Fence
+from vllm_chat.render.livecache import LiveCache
 from vllm_chat.render.markdown import (
     AnswerCode,
     Lines,
-    LiveCache,
     fit,
     renderable_lines,
     rstrip_line,

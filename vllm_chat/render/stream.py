@@ -26,9 +26,9 @@ from vllm_chat.render.blocks import BlockSplitter
 from vllm_chat.render.calls import NOT_JSON, arguments_tail, call_head, final_arguments
 from vllm_chat.render.environment import Environment
 from vllm_chat.render.live import LiveRegion
+from vllm_chat.render.livecache import LiveCache
 from vllm_chat.render.markdown import (
     Lines,
-    LiveCache,
     markdown_lines,
     renderable_lines,
 )
