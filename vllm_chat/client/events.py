@@ -92,11 +92,12 @@ def parse_chunk(payload: str, headers: Mapping[str, str] | None = None) -> list[
     events: list[StreamEvent] = []
     choices = chunk.get("choices")
     # With n > 1, choices stream interleaved, one per chunk: only choice 0 is shown.
-    choice = (
-        next((c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), None)
-        if isinstance(choices, list)
-        else None
-    )
+    choice = None
+    if isinstance(choices, list):
+        for candidate in choices:
+            if isinstance(candidate, dict) and candidate.get("index", 0) == 0:
+                choice = candidate
+                break
     if choice is not None:
         delta = choice.get("delta") or {}
         if not isinstance(delta, dict):
@@ -109,7 +110,8 @@ def parse_chunk(payload: str, headers: Mapping[str, str] | None = None) -> list[
             events.append(ReasoningDelta(reasoning))
         if isinstance(delta.get("content"), str) and delta["content"]:
             events.append(ContentDelta(delta["content"]))
-        events += tool_call_deltas(delta.get("tool_calls"))
+        if "tool_calls" in delta:
+            events += tool_call_deltas(delta["tool_calls"])
         if choice.get("finish_reason"):
             events.append(Finish(str(choice["finish_reason"])))
     usage = chunk.get("usage")

@@ -46,6 +46,15 @@ class SSEDecoder:
         return events
 
     def _consume(self, text: str) -> list[str]:
+        if (
+            not self._pending
+            and not self._data
+            and text.startswith("data: ")
+            and text.endswith("\n\n")
+            and text.count("\n") == 2
+            and "\r" not in text
+        ):
+            return [text[6:-2]]  # what vLLM sends: one event of one line, whole in a read
         text = self._pending + text
         events: list[str] = []
         start = 0
