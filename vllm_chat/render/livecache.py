@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
-from rich.segment import Segment
 from rich.text import Text
+
+T = TypeVar("T")
 
 
 class LiveCache:
@@ -14,17 +16,19 @@ class LiveCache:
     one) and table rows (at the same column widths) come from here."""
 
     def __init__(self) -> None:
-        self._items: dict[Hashable, list[Segment]] = {}
+        self._items: dict[Hashable, Any] = {}
 
     def clear(self) -> None:
         self._items.clear()
 
-    def get(self, key: Hashable, make: Callable[[], list[Segment]]) -> list[Segment]:
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What `make` made for `key`, made now if not kept (keys name what they hold)."""
         if key not in self._items:
             if len(self._items) >= 4096:
                 self._items.clear()
             self._items[key] = make()
-        return self._items[key]
+        kept: T = self._items[key]
+        return kept
 
 
 def text_key(text: Text) -> Hashable:

@@ -163,6 +163,24 @@ class AnswerCode(CodeBlock):
         if self.fence:
             yield from self._fence_line(self.fence, width)
 
+    def live_rows(self, console: Console, width: int, cache: LiveCache) -> Lines:
+        """Its code lines' rows as `renderable_lines` makes them, each line's kept in `cache`:
+        a growing fence is drawn from them without rich's line splitting at each redraw."""
+        code = str(self.text)
+        if code.endswith("\n"):
+            code = code[:-1]
+        syntax = _syntax(self.lexer_name, self.theme)
+        rows: Lines = []
+        for source in code.split("\n"):
+            key = ("code rows", self.lexer_name, self.theme, source, width)
+            rows += cache.get(key, partial(self._rows, console, syntax, source, width))
+        return rows
+
+    @classmethod
+    def _rows(cls, console: Console, syntax: Syntax, source: str, width: int) -> Lines:
+        lines = Segment.split_and_crop_lines(cls._lines(console, syntax, source, width), width)
+        return fit([rstrip_line(line) for line in lines], width)
+
     @classmethod
     def _lines(cls, console: Console, syntax: Syntax, code: str, width: int) -> list[Segment]:
         highlighted = syntax.highlight(code)

@@ -22,8 +22,6 @@ from vllm_chat.render.markdown import (
     AnswerCode,
     Lines,
     fit,
-    renderable_lines,
-    rstrip_line,
 )
 
 DIM = Style(dim=True)
@@ -58,12 +56,11 @@ def open_fence_lines(
     elif newline and not last.strip():  # a blank line at the end is not code yet
         code = head + newline
     block = AnswerCode(info.partition(" ")[0] or "text", code_theme)
-    block.fence, block.info, block.cache, block.text = marker, info, cache, Text(code)
-    if fences:
-        return renderable_lines(console, block, width)
-    block.fence, options = "", console.options.update(width=width, height=None)
-    lines = console.render_lines(block, options, pad=False)
-    return fit([rstrip_line(line) for line in lines], width)
+    block.text = Text(code)
+    rows = block.live_rows(console, width, cache)
+    if not fences:
+        return rows
+    return fence_head(opening, width) + rows + fit([[Segment(marker, DIM)]], width)
 
 
 class ScrolledFence:
