@@ -25,6 +25,7 @@ from rich.text import Text
 from vllm_chat.render.blocks import BlockSplitter
 from vllm_chat.render.calls import NOT_JSON, arguments_tail, call_head, final_arguments
 from vllm_chat.render.environment import Environment
+from vllm_chat.render.later import Later
 from vllm_chat.render.live import LiveRegion
 from vllm_chat.render.livecache import LiveCache
 from vllm_chat.render.markdown import (
@@ -90,7 +91,8 @@ class MarkdownRenderer:
         # A throttled update must still appear if the server then pauses: a timer
         # draws it. Only with the real clock; a fake one (benchmarks) means no timers.
         self._use_timer = clock is time.monotonic
-        self._timer: threading.Timer | None = None
+        self._later = Later(self._redraw_late) if self._use_timer else None
+        self._held = False  # an update waits for the next redraw
         self._lock = threading.RLock()
         self._pace = ReadPace(self._interval) if self._use_timer else None
         self._view_key: tuple[str, int] | None = None
@@ -134,9 +136,9 @@ class MarkdownRenderer:
 
     def finish(self, note: str | None = None) -> None:
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            self._held = False
+            if self._later is not None:
+                self._later.close()
             self._close_reasoning()
             self._finished += self._blocks.append(self._line_ends.finish())
             self._finished.append(self._blocks.tail)
@@ -303,12 +305,10 @@ class MarkdownRenderer:
             ready = self._pace.ready(now, due)
         if ready:
             self._redraw(now)
-        elif self._use_timer and self._timer is None:
+        elif self._later is not None and not self._held:
+            self._held = True
             # Later than the reader, that draws when it has read what came during its rest.
-            wait = max(0.0, due - now) + self._interval / 4
-            self._timer = threading.Timer(wait, self._redraw_late)
-            self._timer.daemon = True
-            self._timer.start()
+            self._later.at(max(now, due) + self._interval / 4)
 
     def _rest(self) -> None:
         """After a delta, outside the lock: the reader may sleep until the next redraw."""
@@ -317,15 +317,13 @@ class MarkdownRenderer:
 
     def _redraw_late(self) -> None:
         with self._lock:
-            if self._timer is None:
-                return  # finished meanwhile
-            self._timer = None
-            self._redraw(self._clock())
+            if self._held:  # not drawn, nor finished, meanwhile
+                self._redraw(self._clock())
 
     def _redraw(self, now: float) -> None:
-        if self._timer is not None:  # this draw shows what it was to draw
-            self._timer.cancel()
-            self._timer = None
+        if self._held and self._later is not None:  # this draw shows what it was to draw
+            self._later.cancel()
+        self._held = False
         self._last_refresh = now
         above = self._take_finished()
         above += self._scrolled()
