@@ -7,7 +7,6 @@ words of the server behind them in their own prefixes.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Mapping
@@ -98,37 +97,38 @@ def _one_line(text: str) -> str:
 
 
 # LiteLLM's wrappers around an error: class names before it, routing notes after it.
-_LITELLM_SEEN = re.compile(
+# Patterns, compiled (and cached by `re`) at their first use: most runs never meet one.
+_LITELLM_SEEN = (
     r"\blitellm\.\w+|Received Model Group=|No deployments available for selected model"
     r"|^No connected db\b"
 )
 
 
-_LITELLM_HEAD = re.compile(
+_LITELLM_HEAD = (
     r"^(?:litellm\.[\w.]+:\s*|[A-Z]\w*(?:Error|Exception)(?::\s+|\s+-\s*)"
     r"|Error code:?\s*\d+\s*-\s*)"
 )
 
 
-_LITELLM_TAIL = re.compile(
+_LITELLM_TAIL = (
     r"\s*(?:Received Model Group=|Available Model Group Fallbacks=|LiteLLM Retried:|"
     r"Passed model=|Traceback \(most recent call last\)).*$"
 )
 
 
-_RELAYED = re.compile(r"\w+Exception\s+-")  # "Hosted_vllmException - ": a provider's words
+_RELAYED = r"\w+Exception\s+-"  # "Hosted_vllmException - ": a provider's words
 
 
 def _gateway_words(text: str, headers: Mapping[str, str]) -> tuple[str, str | None]:
     """`text` without LiteLLM's wrappers, and whose words they are (see `server_words`)."""
     from_litellm = any(name.lower().startswith("x-litellm-") for name in headers)
-    if not (from_litellm or _LITELLM_SEEN.search(text)):
+    if not (from_litellm or re.search(_LITELLM_SEEN, text)):
         return text, None
     speaker = "gateway"
     for _ in range(4):  # wrappers inside a relayed body inside a wrapper...
-        text = _LITELLM_TAIL.sub("", text)
-        while (head := _LITELLM_HEAD.match(text)) and head.end() > 0:
-            if _RELAYED.match(head.group()):
+        text = re.sub(_LITELLM_TAIL, "", text)
+        while (head := re.match(_LITELLM_HEAD, text)) and head.end() > 0:
+            if re.match(_RELAYED, head.group()):
                 speaker = "upstream"  # the gateway quotes the server behind it
             text = text[head.end() :]
         text = text.strip()
@@ -150,6 +150,8 @@ def _embedded_message(text: str) -> str | None:
         payload = json.loads(body)
     except ValueError:
         try:
+            import ast  # only for a body in Python's repr: rare
+
             payload = ast.literal_eval(body)  # "{'error': {'message': ...}}"
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             return None

@@ -16,6 +16,7 @@ import json
 import os
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -94,6 +95,9 @@ def title_of(content: Any) -> str:
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
 
 
+OPEN_STORES: weakref.WeakSet[ChatStore] = weakref.WeakSet()  # for resume.close_stores
+
+
 class ChatStore:
     """The database, opened on first use; one connection per process."""
 
@@ -107,6 +111,7 @@ class ChatStore:
     def db(self) -> sqlite3.Connection:
         if self._db is None:
             self._db = self._open()
+            OPEN_STORES.add(self)
         return self._db
 
     def _open(self) -> sqlite3.Connection:

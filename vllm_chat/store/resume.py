@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ from vllm_chat.chat.session import Chat
 from vllm_chat.config.settings import Settings
 
 if TYPE_CHECKING:  # imported when used: `-q` loads SQLite only after its answer
-    from vllm_chat.store.chats import ChatMeta
+    from vllm_chat.store.chats import ChatMeta, ChatStore
     from vllm_chat.store.journal import Journal
 
 EXIT_USAGE = 2
@@ -42,6 +43,16 @@ def keep_in_store_later(chat: Chat, settings: Settings) -> None:
     chat.after_change = first_change
 
 
+def close_stores() -> None:
+    """Close every chat store this process opened: SQLite folds its write-ahead log into
+    the file. Done at a run's end rather than left to the interpreter's last collections,
+    which `-q` spares (app.run_quick freezes what it made).
+    """
+    chats = sys.modules.get("vllm_chat.store.chats")  # not loaded: none was opened
+    for store in list(chats.OPEN_STORES) if chats else []:
+        store.close()
+
+
 def continue_stored(
     chat: Chat,
     journal: Journal,
@@ -56,9 +67,26 @@ def continue_stored(
     """
     if settings.resume is None and not (settings.pick and pick):
         return None
-    from vllm_chat.store.chats import ChatStore, StoreError
+    from vllm_chat.store.chats import ChatStore
 
     store = journal.store or ChatStore()  # --private reads, and writes nothing
+    try:
+        return _continue(chat, journal, settings, store, pick)
+    finally:
+        if store is not journal.store:
+            store.close()  # only read: done with
+
+
+def _continue(
+    chat: Chat,
+    journal: Journal,
+    settings: Settings,
+    store: ChatStore,
+    pick: Callable[[list[ChatMeta]], ChatMeta | None] | None,
+) -> int | None:
+    """`continue_stored`, reading from `store`."""
+    from vllm_chat.store.chats import StoreError
+
     query = settings.resume
     try:
         if journal.store is None and not store.path.exists():
