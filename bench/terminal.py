@@ -217,13 +217,15 @@ def memory(tokens: int = MEMORY_TOKENS) -> Table:
     with scratch() as tmp, StandinProcess() as server:
         env = child_env(tmp)
         client = [VLLM_CHAT, "--url", server.url, "--model-name", "standin-model", "-q", "x"]
-        peaks: dict[str, list[int]] = {"short": [], "long": []}
+        peaks: dict[str, list[int]] = {"short": [], "long": [], "short-p": [], "long-p": []}
         for _ in range(2):
             for name, content in (("short", short), ("long", text)):
-                server.push(content=content, chunk_chars=4, delay=0)
-                peaks[name].append(in_pty(client, env, SIZES[0]).rss_kb)
+                for suffix, argv in (("", client), ("-p", [*client, "--private"])):
+                    server.push(content=content, chunk_chars=4, delay=0)
+                    peaks[name + suffix].append(in_pty(argv, env, SIZES[0]).rss_kb)
     base, long = min(peaks["short"]), min(peaks["long"])
     above = (long - base) * 1024
+    private = (min(peaks["long-p"]) - min(peaks["short-p"])) * 1024
     table = Table(
         f"memory: peak RSS of vllm-chat -q, a {len(text) / 1000:.0f} KB answer ({tokens:,}"
         " tokens) at full speed vs a 1,000-token one, pty 120x50 (least of 2)",
@@ -235,6 +237,10 @@ def memory(tokens: int = MEMORY_TOKENS) -> Table:
     ratio = above / len(text)
     table.targets = [
         Target("RSS above the short answer / text size", "< 2x", f"{ratio:.2f}x", ratio < 2)
+    ]
+    table.notes = [
+        f"with --private (no chat store: its SQLite insert and FTS5 index of the answer at the"
+        f" end): {private / 2**20:.1f} MB above, {private / len(text):.2f}x the text.",
     ]
     return table
 

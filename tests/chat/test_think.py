@@ -465,5 +465,9 @@ def test_a_long_answer_is_kept_whole_in_few_objects() -> None:
     text = GrowingText()
     for piece in pieces[:GrowingText.BATCH + 1]:
         text.append(piece)
-    assert str(text) == "".join(pieces[:GrowingText.BATCH + 1])
     assert len(text._joined) == 1 and len(text._pieces) == 1  # a batch joined, one piece after
+    whole = str(text)
+    assert whole == "".join(pieces[:GrowingText.BATCH + 1])
+    assert str(text) is whole and text._joined == [whole]  # joined once, the pieces gone
+    text.append("more")
+    assert str(text) == whole + "more"

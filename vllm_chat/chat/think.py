@@ -74,7 +74,11 @@ class GrowingText:
             self._pieces.clear()
 
     def __str__(self) -> str:
-        return "".join(self._joined) + "".join(self._pieces)
+        # One join, kept: the pieces' copy goes, and asking again copies nothing.
+        if self._pieces or len(self._joined) > 1:
+            self._joined = ["".join([*self._joined, *self._pieces])]
+            self._pieces.clear()
+        return self._joined[0] if self._joined else ""
 
 
 class ThinkSplitter:

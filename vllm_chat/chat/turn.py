@@ -248,7 +248,7 @@ def ending_note(
     """What to say about how an answer ended: cut by a limit (which one), or empty."""
     reason = result.finish_reason
     limit = _limit_hit(result, body, context_window) if reason == "length" else None
-    if result.text.strip():
+    if result.text and not result.text.isspace():  # as `.strip()`, without its copy
         return f"the answer stopped at {limit}" if limit else None
     # Words came, yet no answer is left: they were all thinking.
     empty = "no answer after the reasoning" if result.saw_words else "empty answer"

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from rich.cells import cached_cell_len
 from rich.console import Console
 from rich.text import Text
 
@@ -39,6 +40,9 @@ from vllm_chat.render.text import LineEnds, sanitize
 
 __all__ = ["BlockSplitter", "MarkdownRenderer", "console_for", "render_once"]
 
+FINISHED_BATCH = 4096  # characters of finished blocks rendered at once, at most (but one)
+
+
 def _after_line(text: str, count: int) -> int:
     """The offset just after the `count`-th line end of `text` (0 if it has fewer)."""
     end = -1
@@ -47,6 +51,23 @@ def _after_line(text: str, count: int) -> int:
         if end == -1:
             return 0
     return end + 1
+
+
+def _batches(blocks: Sequence[str], size: int) -> Iterator[str]:
+    """`blocks` joined in order into texts of about `size` characters (a longer block
+    alone), none of them blank."""
+    batch: list[str] = []
+    length = 0
+    for block in blocks:
+        if batch and length + len(block) > size:
+            text, batch, length = "".join(batch), [], 0
+            if text and not text.isspace():
+                yield text
+        batch.append(block)
+        length += len(block)
+    text = "".join(batch)
+    if text and not text.isspace():
+        yield text
 
 
 def _last_lines(text: str, count: int) -> str:
@@ -203,10 +224,12 @@ class MarkdownRenderer:
         return view
 
     def _take_finished(self) -> Lines:
-        """The blocks finished since the last redraw, rendered together.
+        """The blocks finished since the last redraw, rendered a batch at a time.
 
-        Blocks arrive many per redraw when the server is fast; one render for
-        all of them saves a Markdown parser per block.
+        Blocks arrive many per redraw when the server is fast; one render for a
+        batch of them saves a Markdown parser per block, and a bounded batch keeps
+        the render's short-lived objects small: the allocator keeps the memory of
+        the biggest one for the rest of the process.
         """
         blocks, self._finished = self._finished, []
         out: Lines = []
@@ -216,10 +239,13 @@ class MarkdownRenderer:
             out = self._scroll.rest(block, whole, self._width)
         if blocks or out:
             self._cache.clear()  # their lines are never drawn live again
-        text = "".join(blocks)
-        if not text.strip():
-            return out
-        return out + self._spaced(markdown_lines(self.console, text, self._width, self._code_theme))
+        for text in _batches(blocks, FINISHED_BATCH):
+            out += self._spaced(markdown_lines(self.console, text, self._width, self._code_theme))
+        if sum(map(len, blocks)) > FINISHED_BATCH:
+            # rich keeps the width of every short string it measured (4,096 of them,
+            # 0.7 MB): after a flood of text (a fast server) that will not be measured again.
+            cached_cell_len.cache_clear()
+        return out
 
     def _scrolled(self) -> Lines:
         """The rows of a long open top-level fence that left the region: printed now."""
