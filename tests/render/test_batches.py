@@ -36,8 +36,11 @@ def streamed_lines(text: str, every: int) -> list[str]:
     return play(output_of(console), WIDTH, 50)
 
 
-@pytest.mark.parametrize("batch", [1, stream.FINISHED_BATCH])
-@pytest.mark.parametrize("every", [5_000, 10**9], ids=["redraw-per-5000", "no-redraw"])
+@pytest.mark.parametrize(
+    ("batch", "every"),
+    [(1, 5_000), (stream.FINISHED_BATCH, 10**9)],
+    ids=["a-block-a-batch-redraw-per-5000", "4096-no-redraw"],
+)
 def test_many_finished_blocks_at_once_look_like_one_render(
     monkeypatch: pytest.MonkeyPatch, batch: int, every: int
 ) -> None:
