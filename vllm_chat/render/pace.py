@@ -21,9 +21,9 @@ class ReadPace:
     - the reader rests only when it has caught up: the delta it just read came after
       a wait for data (more than `WAITED` off the CPU since it was done with the one
       before: the work between two deltas does not count, however slow the machine).
-      It sleeps until the next redraw is due, while the socket gathers the deltas,
-      read then in one go. A reader that has fallen behind
-      never waits, so never rests.
+      It sleeps until the next redraw is due (one interval at most), while the socket
+      gathers the deltas, read then in one go. A reader that has fallen behind never
+      waits, so never rests.
     - a redraw that is due waits until the reader has caught up again, so that it
       shows the whole batch and not its first delta; a reader that never catches up
       (a server faster than it) still draws, an interval late at most.
