@@ -591,6 +591,9 @@ def test_the_think_probe_goes_out_beside_the_chat_request(server_factory) -> Non
     runner.start()
     try:
         server.wait_for_requests(1, timeout=20)  # the chat request, /tokenize still unanswered
+        deadline = time.monotonic() + 20  # the probe's request may reach the server second
+        while not server.tokenize_requests and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert len(server.tokenize_requests) == 1 and not done
     finally:
         server.tokenize_gate.set()
