@@ -148,33 +148,31 @@ class AnswerCode(CodeBlock):
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
-        code = str(self.text)
-        if code.endswith("\n"):
-            code = code[:-1]
-        syntax = _syntax(self.lexer_name, self.theme)
         if self.fence:
             yield from self._fence_line(self.fence + self.info, width)
         if self.cache is not None:  # live: each line highlighted alone, once
-            for source in code.split("\n"):
-                key = ("code", self.lexer_name, self.theme, source, width)
-                yield from self.cache.get(key, partial(self._lines, console, syntax, source, width))
+            for row in self.live_rows(console, width, self.cache):
+                yield from row
+                yield Segment.line()
         else:
-            yield from self._lines(console, syntax, code, width)
+            syntax = _syntax(self.lexer_name, self.theme)
+            yield from self._lines(console, syntax, self._code(), width)
         if self.fence:
             yield from self._fence_line(self.fence, width)
 
     def live_rows(self, console: Console, width: int, cache: LiveCache) -> Lines:
         """Its code lines' rows as `renderable_lines` makes them, each line's kept in `cache`:
         a growing fence is drawn from them without rich's line splitting at each redraw."""
-        code = str(self.text)
-        if code.endswith("\n"):
-            code = code[:-1]
         syntax = _syntax(self.lexer_name, self.theme)
         rows: Lines = []
-        for source in code.split("\n"):
+        for source in self._code().split("\n"):
             key = ("code rows", self.lexer_name, self.theme, source, width)
             rows += cache.get(key, partial(self._rows, console, syntax, source, width))
         return rows
+
+    def _code(self) -> str:
+        code = str(self.text)
+        return code[:-1] if code.endswith("\n") else code
 
     @classmethod
     def _rows(cls, console: Console, syntax: Syntax, source: str, width: int) -> Lines:
