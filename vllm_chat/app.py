@@ -9,6 +9,7 @@ only for the REPL (`-q` into a pipe loads neither).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import importlib
@@ -207,8 +208,6 @@ def resume(chat: Chat, settings: Settings) -> int | None:
         chat.report(str(exc), kind="error")
         return EXIT_USAGE
     if settings.model:
-        import dataclasses
-
         loaded = dataclasses.replace(loaded, model=settings.model)
     try:
         apply_saved(chat, loaded)

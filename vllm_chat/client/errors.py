@@ -7,6 +7,7 @@ words of the server behind them in their own prefixes.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Mapping
@@ -150,8 +151,6 @@ def _embedded_message(text: str) -> str | None:
         payload = json.loads(body)
     except ValueError:
         try:
-            import ast  # only for a body in Python's repr: rare
-
             payload = ast.literal_eval(body)  # "{'error': {'message': ...}}"
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             return None
