@@ -33,7 +33,6 @@ from rich.markdown import CodeBlock, Markdown
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
-from rich.text import Text
 
 from vllm_chat.render.cells import cut_points, widest
 from vllm_chat.render.livecache import LiveCache
@@ -156,7 +155,7 @@ class AnswerCode(CodeBlock):
                 yield Segment.line()
         else:
             syntax = _syntax(self.lexer_name, self.theme)
-            yield from self._lines(console, syntax, self._code(), width)
+            yield from self._lines(console, syntax, self.theme, self._code(), width)
         if self.fence:
             yield from self._fence_line(self.fence, width)
 
@@ -167,7 +166,7 @@ class AnswerCode(CodeBlock):
         rows: Lines = []
         for source in self._code().split("\n"):
             key = ("code rows", self.lexer_name, self.theme, source, width)
-            rows += cache.get(key, partial(self._rows, console, syntax, source, width))
+            rows += cache.get(key, partial(self._rows, console, syntax, self.theme, source, width))
         return rows
 
     def _code(self) -> str:
@@ -175,19 +174,34 @@ class AnswerCode(CodeBlock):
         return code[:-1] if code.endswith("\n") else code
 
     @classmethod
-    def _rows(cls, console: Console, syntax: Syntax, source: str, width: int) -> Lines:
-        lines = Segment.split_and_crop_lines(cls._lines(console, syntax, source, width), width)
-        return fit([rstrip_line(line) for line in lines], width)
+    def _rows(cls, console: Console, syntax: Syntax, theme: str, source: str, width: int) -> Lines:
+        # `_lines` cuts each row to fit already: split at its line ends, nothing to crop.
+        rows: Lines = []
+        row: list[Segment] = []
+        for segment in cls._lines(console, syntax, theme, source, width):
+            if segment.text == "\n":
+                rows.append(rstrip_line(row))
+                row = []
+            else:
+                row.append(segment)
+        return rows
 
     @classmethod
-    def _lines(cls, console: Console, syntax: Syntax, code: str, width: int) -> list[Segment]:
+    def _lines(
+        cls, console: Console, syntax: Syntax, theme: str, code: str, width: int
+    ) -> list[Segment]:
+        out: list[Segment] = []
+        lines = _token_lines(syntax, theme, code)
+        if lines is not None:
+            for plain, segments in zip(code.split("\n"), lines, strict=False):
+                out.extend(cls._code_line(plain, segments, width))
+            return out
         highlighted = syntax.highlight(code)
         if highlighted.plain.endswith("\n"):
             highlighted.right_crop(1)
-        out: list[Segment] = []
         for line in highlighted.split("\n", allow_blank=True):
             line.expand_tabs(4)
-            out.extend(cls._code_line(console, line, width))
+            out.extend(cls._code_line(line.plain, list(line.render(console, end="")), width))
         return out
 
     @staticmethod
@@ -197,9 +211,7 @@ class AnswerCode(CodeBlock):
             yield Segment.line()
 
     @staticmethod
-    def _code_line(console: Console, line: Text, width: int) -> Iterator[Segment]:
-        plain = line.plain
-        segments = list(line.render(console, end=""))
+    def _code_line(plain: str, segments: list[Segment], width: int) -> Iterator[Segment]:
         if widest(plain) <= width:
             yield from segments
             yield Segment.line()
@@ -224,6 +236,45 @@ def _syntax(lexer_name: str, theme: str) -> Syntax:
     with suppress(ClassNotFound):
         lexer = get_lexer_by_name(lexer_name, stripnl=False, ensurenl=True, tabsize=4)
     return Syntax("", lexer, theme=theme, background_color="default")
+
+
+def _token_lines(syntax: Syntax, theme: str, code: str) -> list[list[Segment]] | None:
+    """Each line's segments from the lexer's tokens, styled as `Syntax.highlight` and
+    `Text.render` style them (the base, the token's theme style, the background), without
+    the `Text` between: its spans cost more than the lexing. None: rich's way is needed."""
+    lexer = syntax.lexer
+    if lexer is None or "\t" in code:
+        return None
+    # As rich has it: a newline that ends the code ends its last line (no blank after it).
+    count = code.count("\n") + (not code.endswith("\n"))
+    lines: list[list[Segment]] = [[]]
+    plain = False  # the last segment is of unstyled tokens: rich has no span between them
+    for token_type, text in lexer.get_tokens(code):
+        style, styled = _token_style(theme, token_type)
+        for number, part in enumerate(text.split("\n")):
+            if number:
+                lines.append([])
+                plain = False
+            if not part:
+                continue
+            line = lines[-1]
+            if plain and not styled:
+                line[-1] = Segment(line[-1].text + part, style)
+            else:
+                line.append(Segment(part, style))
+            plain = not styled
+    if len(lines) == count + 1 and not lines[-1]:  # the newline the lexer ends the text with
+        lines.pop()
+    return lines if len(lines) == count else None
+
+
+@lru_cache(maxsize=1024)
+def _token_style(theme: str, token_type: Any) -> tuple[Style, bool]:
+    """A token's style in a line of code, and whether the theme styles it at all."""
+    themed = Syntax.get_theme(theme)
+    own = themed.get_style_for_token(token_type)
+    background = Style(bgcolor="default")  # `_syntax`'s background colour
+    return themed.get_background_style() + background + own + background, bool(own)
 
 
 @lru_cache(maxsize=8)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any
+from collections.abc import Sequence
+from functools import lru_cache, partial
 
 from markdown_it.token import Token
-from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import Markdown, TableElement
-from rich.measure import Measurement
 from rich.segment import Segment
-from rich.table import Table
+from rich.style import Style
 from rich.text import Text
 
 from vllm_chat.render.cells import widest
@@ -48,22 +46,20 @@ class AnswerTable(TableElement):
         least = [0] * columns
         for row in cells:
             for index, cell in enumerate(row):
-                plain = cell.plain
-                natural[index] = max(natural[index], *map(cell_len, plain.split("\n")))
-                longest = max((widest(word) for word in plain.split()), default=0)
+                width, longest = _measure(cell.plain)
+                natural[index] = max(natural[index], width)
                 least[index] = max(least[index], longest)
         pairs = zip(least, natural, strict=True)
         least = [max(low, min(_READABLE_COLUMN, high)) for low, high in pairs]
-        room = options.max_width - _overhead(columns, console, options)
+        room = options.max_width - _overhead(columns)
         widths = _fit_columns(natural, least, room)
         if widths is None:
             yield from self._records(headers, rows)
         elif self.cache is None:
-            yield self._table(widths, headers, rows)
+            yield from _table_segments(console, widths, headers, rows)
         else:  # live: the header and each row rendered alone, the same at these widths
-            drawn = partial(self._drawn, console, options)
             head = ("table head", options.max_width, *widths, *map(text_key, headers))
-            yield from self.cache.get(head, partial(drawn, widths, headers, [], True))
+            yield from self.cache.get(head, partial(_table_segments, console, widths, headers))
             if sum(natural) <= room and all(_left(row[-1]) for row in cells if len(row) == columns):
                 # Room a left-aligned last column does not fill is trailing blanks, never
                 # shown (the rule under the header is drawn at the true widths): given all
@@ -71,26 +67,8 @@ class AnswerTable(TableElement):
                 widths = [*widths[:-1], room - sum(widths[:-1])]
             sizes = (options.max_width, *widths)
             for row in rows:
-                key = ("table row", sizes, bool(headers), tuple(text_key(cell) for cell in row))
-                yield from self.cache.get(key, partial(drawn, widths, headers, [row], False))
-
-    @classmethod
-    def _drawn(cls, console: Console, options: ConsoleOptions, *table: Any) -> list[Segment]:
-        rendered = console.render_lines(cls._table(*table), options, pad=False)
-        return [segment for line in rendered for segment in (*line, Segment.line())]
-
-    @staticmethod
-    def _table(
-        widths: list[int], headers: list[Text], rows: list[list[Text]], head: bool = True
-    ) -> Table:
-        table = _table_frame(show_header=head and bool(headers))
-        for index, width in enumerate(widths):
-            heading = headers[index].copy() if index < len(headers) else Text()
-            heading.stylize("markdown.table.header")
-            table.add_column(heading, width=width, overflow="fold")
-        for row in rows:
-            table.add_row(*row)
-        return table
+                key = ("table row", sizes, tuple(text_key(cell) for cell in row))
+                yield from self.cache.get(key, partial(_table_segments, console, widths, [], [row]))
 
     @staticmethod
     def _records(headers: list[Text], rows: list[list[Text]]) -> RenderResult:
@@ -108,32 +86,95 @@ class AnswerTable(TableElement):
                 yield line
 
 
+@lru_cache(maxsize=1024)
+def _measure(plain: str) -> tuple[int, int]:
+    """A cell's width, and its longest word's (kept: a live table measures them each redraw)."""
+    width = max(map(cell_len, plain.split("\n")))
+    return width, max((widest(word) for word in plain.split()), default=0)
+
+
 def _left(cell: Text) -> bool:
     return cell.justify in (None, "default", "left")
 
 
-def _table_frame(show_header: bool = True) -> Table:
-    return Table(
-        box=box.SIMPLE,
-        pad_edge=False,
-        style="markdown.table.border",
-        show_edge=False,
-        collapse_padding=True,
-        show_header=show_header,
-    )
+# rich's `box.SIMPLE` table without its edges, padding collapsed: a cell is padded by
+# one column on its right (but the last), then comes a blank of the border.
+_GAP = 2
 
 
-_OVERHEADS: dict[int, int] = {}
+def _overhead(columns: int) -> int:
+    """The columns a table's gaps take, besides its cells."""
+    return _GAP * (columns - 1)
 
 
-def _overhead(columns: int, console: Console, options: ConsoleOptions) -> int:
-    """The columns a table's borders and padding take, besides its cells."""
-    if columns not in _OVERHEADS:
-        table = _table_frame()
-        for _ in range(columns):
-            table.add_column(width=1)
-        _OVERHEADS[columns] = Measurement.get(console, options, table).maximum - columns
-    return _OVERHEADS[columns]
+def _table_segments(
+    console: Console, widths: list[int], headers: list[Text], rows: Sequence[list[Text]] = ()
+) -> list[Segment]:
+    """The table's lines: its header (if it has one) and the rule under it, then its rows."""
+    lines: list[list[Segment]] = []
+    if headers:
+        heads = []
+        for index in range(len(widths)):
+            heading = headers[index].copy() if index < len(headers) else Text()
+            heading.stylize("markdown.table.header")
+            heads.append(heading)
+        lines += _row_lines(console, widths, heads, console.get_style("table.header"), True)
+        rule = "─" * (sum(widths) + _overhead(len(widths)))
+        lines.append([Segment(rule, console.get_style("markdown.table.border"))])
+    for row in rows:
+        lines += _row_lines(console, widths, row)
+    return [segment for line in lines for segment in (*line, Segment.line())]
+
+
+def _row_lines(
+    console: Console,
+    widths: list[int],
+    row: list[Text],
+    style: Style | None = None,
+    bottom: bool = False,
+) -> list[list[Segment]]:
+    """A row's lines: its cells side by side, each at its column's width; a header's
+    cells at the bottom of their row, as rich aligns them."""
+    style = style or Style.null()
+    border = Segment(" ", console.get_style("markdown.table.border"))
+    pad = Segment(" ", style)
+    cells = [
+        _cell_lines(console, row[index] if index < len(row) else Text(), width, style)
+        for index, width in enumerate(widths)
+    ]
+    height = max(map(len, cells), default=0)
+    lines: list[list[Segment]] = []
+    for number in range(height):
+        line: list[Segment] = []
+        for index, (width, cell) in enumerate(zip(widths, cells, strict=True)):
+            if index:
+                line.append(border)
+            at = number - (height - len(cell) if bottom else 0)
+            line += cell[at] if 0 <= at < len(cell) else [Segment(" " * width, style)]
+            if index < len(widths) - 1:
+                line.append(pad)
+        lines.append(line)
+    return lines
+
+
+def _cell_lines(console: Console, cell: Text, width: int, style: Style) -> list[list[Segment]]:
+    """A cell's lines, wrapped (`fold`: long words too), justified and padded to `width`."""
+    plain = cell.plain
+    simple = not plain[-1:].isspace() and "\n" not in plain and "\t" not in plain
+    if simple and cell_len(plain) <= width:  # most cells: nothing to wrap
+        spare = width - cell.cell_len
+        left = {"right": spare, "center": spare // 2}.get(cell.justify or "", 0)
+        texts = [cell]
+    else:
+        texts, left = list(cell.wrap(console, width, overflow="fold")), 0
+    lines = []
+    for text in texts:
+        line = [Segment(" " * left, style)] if left else []
+        line += [Segment(part.text, style + part.style) for part in text.render(console)]
+        if (right := width - left - text.cell_len) > 0:
+            line.append(Segment(" " * right, style))
+        lines.append(line)
+    return lines
 
 
 def _fit_columns(natural: list[int], least: list[int], room: int) -> list[int] | None:
