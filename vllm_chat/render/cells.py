@@ -14,7 +14,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from rich.cells import cell_len
-from wcwidth import wcwidth
 
 _ZWJ = "\u200d"
 _VS16 = "\ufe0f"  # "emoji presentation": most terminals then draw 2 columns
@@ -36,6 +35,8 @@ def _regional(char: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def _cluster_width(cluster: str) -> int:
+    from wcwidth import wcwidth  # only text that is not ASCII gets here: 10-20 ms to load
+
     drawn = sum(max(0, wcwidth(char)) for char in cluster)
     if _VS16 in cluster:
         drawn = max(drawn, 2)
@@ -44,6 +45,8 @@ def _cluster_width(cluster: str) -> int:
 
 def clusters(text: str) -> list[tuple[str, int]]:
     """`text` as (grapheme cluster, widest width) pairs."""
+    from wcwidth import wcwidth
+
     out: list[tuple[str, int]] = []
     previous = ""
     for char in text:
@@ -57,9 +60,14 @@ def clusters(text: str) -> list[tuple[str, int]]:
     return out
 
 
+# What the renderer itself draws besides the answer's text (a table's rule, a list's
+# bullet, a code line's continuation, an ellipsis): one column each, as `clusters` has it.
+_DRAWN = str.maketrans("", "", "─•↪…")
+
+
 def widest(text: str) -> int:
     """The most columns any terminal may draw `text` in."""
-    if text.isascii():  # the common case; control characters never get this far
+    if text.isascii() or text.translate(_DRAWN).isascii():  # control characters never get here
         return len(text)
     return sum(width for _, width in clusters(text))
 
