@@ -25,7 +25,7 @@ class Reader:
         )
         self.delta(due=float("-inf"))
         self.now = into_answer
-        self.pace.rest(float("-inf"))  # done with it just now
+        self.pace.arrived(self.now)  # and another just now
 
     def _sleep(self, seconds: float) -> None:
         self.slept.append(seconds)

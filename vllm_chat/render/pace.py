@@ -42,15 +42,20 @@ class ReadPace:
         self._interval = interval
         self._clock, self._cpu, self._sleep = clock, cpu, sleep
         self._first: float | None = None  # the first delta
-        self._done = (float("-inf"), 0.0)  # when the reader was done with the last delta
+        self._last = (float("-inf"), 0.0)  # the last delta's arrival: wall and CPU clocks
+        self._slept = 0.0  # rested since then
         self._waited = True  # the last delta came after a wait for the server
 
     def arrived(self, now: float) -> None:
         """A delta has been read at `now` (by the thread that calls `rest`)."""
         if self._first is None:
             self._first = now
-        done, cpu = self._done
-        self._waited = (now - done) - (self._cpu() - cpu) > WAITED
+        # Off the CPU since the last arrival, but for the rest: waiting for the server
+        # (one CPU clock reading a delta, a system call: they are 12,700 in a long answer).
+        then, cpu_then = self._last
+        cpu = self._cpu()
+        self._waited = (now - then) - (cpu - cpu_then) - self._slept > WAITED
+        self._last, self._slept = (now, cpu), 0.0
 
     def ready(self, now: float, due: float) -> bool:
         """Whether to redraw now, the next redraw being due at `due`."""
@@ -58,14 +63,14 @@ class ReadPace:
 
     def rest(self, due: float) -> None:
         """The delta is handled: sleep until `due` if the reader had caught up (no lock held)."""
+        if not self._waited or self._first is None:
+            return
         now = self._clock()
-        if self._waited and self._first is not None:
-            # Never longer than the interval asked for: the answer's end may come meanwhile.
-            wait = min(due - now, self._interval, STATS_SHARE * (now - self._first))
-            if wait >= SHORTEST_REST:
-                self._sleep(wait)
-                now = self._clock()
-        self._done = (now, self._cpu())
+        # Never longer than the interval asked for: the answer's end may come meanwhile.
+        wait = min(due - now, self._interval, STATS_SHARE * (now - self._first))
+        if wait >= SHORTEST_REST:
+            self._sleep(wait)
+            self._slept += self._clock() - now
 
 
 # The live view's redraws take at most this share of a core, however costly the tail...
