@@ -21,14 +21,23 @@ class LiveCache:
     def clear(self) -> None:
         self._items.clear()
 
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
+    def __getitem__(self, key: Hashable) -> Any:
+        return self._items[key]
+
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
         """What `make` made for `key`, made now if not kept (keys name what they hold)."""
         if key not in self._items:
-            if len(self._items) >= 4096:
-                self._items.clear()
-            self._items[key] = make()
+            self.put(key, make())
         kept: T = self._items[key]
         return kept
+
+    def put(self, key: Hashable, value: Any) -> None:
+        if len(self._items) >= 4096:
+            self._items.clear()
+        self._items[key] = value
 
 
 def text_key(text: Text) -> Hashable:

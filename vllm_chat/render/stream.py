@@ -29,6 +29,7 @@ from vllm_chat.render.environment import Environment
 from vllm_chat.render.later import Later
 from vllm_chat.render.live import LiveRegion
 from vllm_chat.render.livecache import LiveCache
+from vllm_chat.render.livetable import live_table_lines
 from vllm_chat.render.markdown import (
     Lines,
     markdown_lines,
@@ -296,8 +297,8 @@ class MarkdownRenderer:
             args = (self.console, source, self._width, self._code_theme, self._cache)
             if self._top_fence(source):  # no parse: it is all one code block
                 self._view = open_fence_lines(*args)
-            else:
-                self._view = markdown_lines(*args)
+            else:  # a table: only its new rows parsed
+                self._view = live_table_lines(*args) or markdown_lines(*args)
         return list(self._view)
 
     def _live_source(self) -> str:

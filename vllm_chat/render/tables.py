@@ -36,54 +36,68 @@ class AnswerTable(TableElement):
         header_row = self.header.row if self.header is not None else None
         headers = [cell.content for cell in header_row.cells] if header_row is not None else []
         rows = [[cell.content for cell in row.cells] for row in self.body.rows] if self.body else []
-        columns = max([len(headers), *(len(row) for row in rows)])
-        if not columns:
-            return
-        # A growing last cell would widen its column at each redraw, and every row
-        # cached at the old widths would be drawn again: it wraps until its row is done.
-        cells = [headers, *rows[:-1]] if self.open_row and rows[:-1] else [headers, *rows]
-        natural = [0] * columns
-        least = [0] * columns
-        for row in cells:
-            for index, cell in enumerate(row):
-                width, longest = _measure(cell.plain)
-                natural[index] = max(natural[index], width)
-                least[index] = max(least[index], longest)
-        pairs = zip(least, natural, strict=True)
-        least = [max(low, min(_READABLE_COLUMN, high)) for low, high in pairs]
-        room = options.max_width - _overhead(columns)
-        widths = _fit_columns(natural, least, room)
-        if widths is None:
-            yield from self._records(headers, rows)
-        elif self.cache is None:
-            yield from _table_segments(console, widths, headers, rows)
-        else:  # live: the header and each row rendered alone, the same at these widths
-            head = ("table head", options.max_width, *widths, *map(text_key, headers))
-            yield from self.cache.get(head, partial(_table_segments, console, widths, headers))
-            if sum(natural) <= room and all(_left(row[-1]) for row in cells if len(row) == columns):
-                # Room a left-aligned last column does not fill is trailing blanks, never
-                # shown (the rule under the header is drawn at the true widths): given all
-                # of it, the rows drawn at it stay right when a longer cell comes.
-                widths = [*widths[:-1], room - sum(widths[:-1])]
-            sizes = (options.max_width, *widths)
-            for row in rows:
-                key = ("table row", sizes, tuple(text_key(cell) for cell in row))
-                yield from self.cache.get(key, partial(_table_segments, console, widths, [], [row]))
+        yield from table_segments(console, options, headers, rows, self.cache, self.open_row)
 
-    @staticmethod
-    def _records(headers: list[Text], rows: list[list[Text]]) -> RenderResult:
-        for number, row in enumerate(rows):
-            if number:
-                yield Text()
-            for index, cell in enumerate(row):
-                header = headers[index] if index < len(headers) else Text()
-                line = Text()
-                if header.plain:
-                    line.append_text(header.copy())
-                    line.stylize("bold")
-                    line.append(": ")
-                line.append_text(cell)
-                yield line
+
+def table_segments(
+    console: Console,
+    options: ConsoleOptions,
+    headers: list[Text],
+    rows: list[list[Text]],
+    cache: LiveCache | None = None,
+    open_row: bool = False,
+) -> RenderResult:
+    """A table's segments: wrapped columns that keep every word whole, or records.
+    Live (`cache`), the header and each row are drawn alone and kept; with `open_row`
+    the last row is still growing."""
+    columns = max([len(headers), *(len(row) for row in rows)])
+    if not columns:
+        return
+    # A growing last cell would widen its column at each redraw, and every row
+    # cached at the old widths would be drawn again: it wraps until its row is done.
+    cells = [headers, *rows[:-1]] if open_row and rows[:-1] else [headers, *rows]
+    natural = [0] * columns
+    least = [0] * columns
+    for row in cells:
+        for index, cell in enumerate(row):
+            width, longest = _measure(cell.plain)
+            natural[index] = max(natural[index], width)
+            least[index] = max(least[index], longest)
+    pairs = zip(least, natural, strict=True)
+    least = [max(low, min(_READABLE_COLUMN, high)) for low, high in pairs]
+    room = options.max_width - _overhead(columns)
+    widths = _fit_columns(natural, least, room)
+    if widths is None:
+        yield from _records(headers, rows)
+    elif cache is None:
+        yield from _table_segments(console, widths, headers, rows)
+    else:  # live: the header and each row rendered alone, the same at these widths
+        head = ("table head", options.max_width, *widths, *map(text_key, headers))
+        yield from cache.get(head, partial(_table_segments, console, widths, headers))
+        if sum(natural) <= room and all(_left(row[-1]) for row in cells if len(row) == columns):
+            # Room a left-aligned last column does not fill is trailing blanks, never
+            # shown (the rule under the header is drawn at the true widths): given all
+            # of it, the rows drawn at it stay right when a longer cell comes.
+            widths = [*widths[:-1], room - sum(widths[:-1])]
+        sizes = (options.max_width, *widths)
+        for row in rows:
+            key = ("table row", sizes, tuple(text_key(cell) for cell in row))
+            yield from cache.get(key, partial(_table_segments, console, widths, [], [row]))
+
+
+def _records(headers: list[Text], rows: list[list[Text]]) -> RenderResult:
+    for number, row in enumerate(rows):
+        if number:
+            yield Text()
+        for index, cell in enumerate(row):
+            header = headers[index] if index < len(headers) else Text()
+            line = Text()
+            if header.plain:
+                line.append_text(header.copy())
+                line.stylize("bold")
+                line.append(": ")
+            line.append_text(cell)
+            yield line
 
 
 @lru_cache(maxsize=1024)
