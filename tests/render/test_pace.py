@@ -95,11 +95,11 @@ def test_cheap_redraws_come_as_often_as_asked() -> None:
 
 
 def test_costly_redraws_come_less_often_within_a_share_of_a_core() -> None:
-    """A growing table at 4.5 ms a redraw: every 150 ms, 3 % of a core, not 5.4 %."""
+    """A growing table at 2.25 ms a redraw: every 150 ms, 1.5 % of a core, not 2.7 %."""
     budget = RedrawBudget(1 / 12)
-    intervals = [budget.interval(0.0045) for _ in range(3)]
+    intervals = [budget.interval(0.00225) for _ in range(3)]
     assert intervals == [pytest.approx(0.15)] * 3
-    assert budget.interval(0.0005) == pytest.approx((0.0045 + 0.0005) / 2 / 0.03)  # averaged
+    assert budget.interval(0.00075) == pytest.approx((0.00225 + 0.00075) / 2 / 0.015)  # averaged
 
 
 def test_however_costly_a_redraw_comes_four_times_a_second() -> None:

@@ -74,18 +74,21 @@ class ReadPace:
 
 
 # The live view's redraws take at most this share of a core, however costly the tail...
-REDRAW_SHARE = 0.03
+REDRAW_SHARE = 0.015
 SLOWEST_REDRAWS = 0.25  # ... yet come every 0.25 s at least
 
 
 class RedrawBudget:
     """How often the live tail is redrawn: as asked, unless that costs too much.
 
-    Each redraw draws the unfinished block again. A paragraph's costs well under a
-    millisecond, a growing table's 3-5 ms (parsed, laid out): redrawn 12 times a
-    second, that would be 5 % of a core on lines the user already saw. So the interval
-    grows with the redraw's cost (averaged over the last few), to keep redraws within
-    `REDRAW_SHARE` of a core; never beyond `SLOWEST_REDRAWS`.
+    Each redraw draws the unfinished block again. A paragraph's costs about a
+    millisecond, a growing table's or code block's 2-3 ms (parsed, laid out, each new
+    line highlighted): redrawn 12 times a second, that would be 3 % of a core on lines
+    the user already saw. So the interval grows with the redraw's cost (averaged over
+    the last few), to keep redraws within `REDRAW_SHARE` of a core; never beyond
+    `SLOWEST_REDRAWS`. A redraw costs that much only when many lines came since the
+    last one (1,000 tokens/s): at a GPU server's usual pace every block redraws 12
+    times a second.
     """
 
     def __init__(self, interval: float) -> None:
