@@ -444,6 +444,25 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(server: StandinServer)
     assert err == "", err
 
 
+def test_into_a_pipe_what_came_before_a_pause_is_written_during_it(
+    server: StandinServer,
+) -> None:
+    """Writes to a pipe are batched (and the reader rests between them), yet the first
+    line reaches the reader while the server pauses for a minute; nothing waits for it."""
+    server.push(Reply(content="the first line\nthe rest\n", chunk_chars=15, delay=60))
+    command = argv(vllm_chat("--url", server.url, "-q", "hi"))
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+    ) as child:
+        assert child.stdout is not None
+        lines: list[bytes] = []
+        reader = threading.Thread(target=lambda: lines.append(child.stdout.readline()))
+        reader.start()
+        reader.join(timeout=20)  # a guard: the line is there long before, or never
+        child.kill()
+    assert lines == [b"the first line\n"]
+
+
 @pytest.mark.parametrize("streams", ["stdout", "stdout-and-stderr"])
 def test_quick_into_head_exits_141_and_prints_nothing_else(
     server: StandinServer, streams: str

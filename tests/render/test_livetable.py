@@ -47,7 +47,8 @@ def test_the_corpus_streams_tables_through_the_row_by_row_path() -> None:
         step = max(7, len(text) // 20)
         for start in range(0, len(text), step):
             splitter.append(text[start : start + step])
-            used += live_table_lines(console(), splitter.tail, 80, "monokai", LiveCache()) is not None
+            lines = live_table_lines(console(), splitter.tail, 80, "monokai", LiveCache())
+            used += lines is not None
     assert used > 20
 
 

@@ -13,6 +13,8 @@ from typing import Any, BinaryIO, Protocol, TextIO
 
 from vllm_chat.render.calls import NOT_JSON, call_arguments, call_head, final_arguments
 from vllm_chat.render.environment import Environment
+from vllm_chat.render.later import Later
+from vllm_chat.render.pace import ReadPace
 from vllm_chat.render.text import LineEnds, sanitize, status_line, styled
 
 
@@ -54,6 +56,8 @@ class PlainRenderer:
         self._terminal = env.isatty(out)
         buffer = getattr(out, "buffer", None)
         self._bytes = PacedWriter(buffer) if buffer is not None and not self._terminal else None
+        # Into a pipe, the reader sleeps between flushes once it has caught up (see ReadPace).
+        self._pace = ReadPace(self._bytes.interval) if self._bytes is not None else None
         self._side = side if env.isatty(side) else None
         self._last = "\n"
         self._reasoning_open = False
@@ -84,11 +88,15 @@ class PlainRenderer:
     def feed(self, text: str) -> None:
         if not text:
             return
+        if self._pace is not None:
+            self._pace.arrived(time.monotonic())
         self.end_reasoning()
         if self._call_writing is not None:  # content after a call starts on a line of its own
             self._call_writing = None
             self._write("\n")
         self._write(sanitize(self._line_ends.feed(text)) if self._terminal else text)
+        if self._pace is not None and self._bytes is not None:
+            self._pace.rest(self._bytes.due)
 
     def feed_calls(self, calls: Sequence[Mapping[str, Any]]) -> bool:
         """On a terminal, each call's head, then its arguments as they come (a head
@@ -119,7 +127,7 @@ class PlainRenderer:
         if self._last != "\n":
             self._write("\n")
         if self._bytes is not None:
-            self._bytes.flush()
+            self._bytes.close()
         self._out.flush()
         if note:
             stream = self._out if self._terminal else None
@@ -146,29 +154,40 @@ class PacedWriter:
 
     def __init__(self, out: BinaryIO, interval: float = 0.05) -> None:
         self._out = out
-        self._interval = interval
+        self.interval = interval
         self._pending: list[bytes] = []
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
+        self._later = Later(self._flush_by_timer)
+        self._held = False  # bytes wait for the timer
         self._last_flush = 0.0
         self._error: OSError | None = None  # met by the timer, raised to the writer
+
+    @property
+    def due(self) -> float:
+        """When the next flush may come (`time.monotonic`)."""
+        return self._last_flush + self.interval
 
     def write(self, data: bytes) -> None:
         with self._lock:
             self._raise_pending_error()
             self._pending.append(data)
-            waited = time.monotonic() - self._last_flush
-            if waited >= self._interval:
+            if time.monotonic() >= self.due:
                 self._flush_locked()
-            elif self._timer is None:
-                self._timer = threading.Timer(self._interval - waited, self._flush_by_timer)
-                self._timer.daemon = True
-                self._timer.start()
+            elif not self._held:
+                self._held = True
+                self._later.at(self.due)
 
     def flush(self) -> None:
         with self._lock:
             self._raise_pending_error()
             self._flush_locked()
+
+    def close(self) -> None:
+        """Flush, and end the timer's thread."""
+        try:
+            self.flush()
+        finally:
+            self._later.close()
 
     def _flush_by_timer(self) -> None:
         with self._lock:
@@ -178,9 +197,9 @@ class PacedWriter:
                 self._error = exc
 
     def _flush_locked(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._held:
+            self._later.cancel()
+            self._held = False
         data, self._pending = b"".join(self._pending), []
         self._last_flush = time.monotonic()
         if data:
