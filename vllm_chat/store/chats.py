@@ -27,10 +27,15 @@ from vllm_chat.chat.attachments import text_of
 from vllm_chat.chat.conversation import Message
 from vllm_chat.config.settings import data_dir
 from vllm_chat.render.text import common_prefix
+from vllm_chat.store.failures import explained
 
 SCHEMA = 2  # 2: messages.extra (an answer's tool calls and logprobs, a tool result's call id)
 BUSY_TIMEOUT_MS = 3000
 TITLE_LENGTH = 60
+# The page cache while writing (KiB; SQLite's default, 2 MB, is kept for reading): the
+# pages a long answer dirties (its row, FTS5's copy and index) would all stay in memory
+# until the commit, 0.7 MB more peak for 400 KB of text; past this they spill to the WAL.
+WRITE_CACHE_KIB = 64
 
 _TABLES = """
 CREATE TABLE chats (
@@ -105,6 +110,7 @@ class ChatStore:
         self.path = path or default_path()
         self._db: sqlite3.Connection | None = None
         self.has_fts = False
+        self._cache_size = -2000  # SQLite's default page cache (read at open), for reading
 
     # ---- opening --------------------------------------------------------------------------
 
@@ -125,7 +131,10 @@ class ChatStore:
             reason = exc.strerror or exc
             raise StoreError(f"cannot create the chat store {self.path}: {reason}") from exc
         try:
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            # No statement cache: a cached statement keeps SQLite's copies of its parameters
+            # (a long answer's JSON, then its text) for the rest of the process.
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                 isolation_level=None, cached_statements=0)  # fmt: skip
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the chat store {self.path}: {exc}") from exc
         try:
@@ -142,6 +151,7 @@ class ChatStore:
             # power cut may lose the last ones) and saves an fsync per turn: 10-20 ms on -q.
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
+            self._cache_size = db.execute("PRAGMA cache_size").fetchone()[0]
             if version < SCHEMA:
                 self._migrate(db, version)
             self.has_fts = bool(
@@ -154,7 +164,7 @@ class ChatStore:
             raise
         except sqlite3.Error as exc:
             db.close()
-            raise StoreError(_explained(self.path, exc)) from exc
+            raise StoreError(explained(self.path, exc, BUSY_TIMEOUT_MS)) from exc
         return db
 
     def _migrate(self, db: sqlite3.Connection, version: int) -> None:
@@ -216,16 +226,17 @@ class ChatStore:
             for seq in range(keep, len(messages)):
                 message = messages[seq]
                 figures = (stats or {}).get(seq)
-                row = db.execute(
+                # Only the rowid kept: the cursor, with the JSON bound, goes before the index.
+                rowid = db.execute(
                     "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (meta.id, seq, message.role, json.dumps(message.content),
                      int(message.partial), json.dumps(figures) if figures else None, now,
                      _extra(message)),
-                )  # fmt: skip
+                ).lastrowid  # fmt: skip
                 if self.has_fts:
                     db.execute(
                         "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)",
-                        (row.lastrowid, text_of(message.content)),
+                        (rowid, text_of(message.content)),
                     )
             db.execute(
                 "UPDATE chats SET updated = ?, title = ?, url = ?, model = ?, system_prompt = ?,"
@@ -338,16 +349,22 @@ class ChatStore:
         try:
             return self.db().execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(_explained(self.path, exc)) from exc
+            raise StoreError(explained(self.path, exc, BUSY_TIMEOUT_MS)) from exc
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A transaction with a small page cache (WRITE_CACHE_KIB), the usual one after."""
         db = self.db()
         try:
-            with _transaction(db):
-                yield db
+            db.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
+            try:
+                with _transaction(db):
+                    yield db
+            finally:  # a failed write's own error is the one to say
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute(f"PRAGMA cache_size = {self._cache_size}")
         except sqlite3.Error as exc:
-            raise StoreError(_explained(self.path, exc)) from exc
+            raise StoreError(explained(self.path, exc, BUSY_TIMEOUT_MS)) from exc
 
     @staticmethod
     def _insert_chat(db: sqlite3.Connection, meta: ChatMeta) -> None:
@@ -428,19 +445,3 @@ def _around(text: str, word: str, width: int = 60) -> str:
     start = max(0, at - width // 3)
     piece = " ".join(text[start : start + width].split())
     return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
-
-
-def _explained(path: Path, exc: sqlite3.Error) -> str:
-    """One line for a SQLite failure, saying what the user can do about it."""
-    words = str(exc)
-    if "locked" in words or "busy" in words:
-        what = f"is locked by another process (waited {BUSY_TIMEOUT_MS / 1000:g} s)"
-    elif "readonly" in words or "read-only" in words:
-        what = "is read-only"
-    elif "full" in words:
-        what = "cannot grow: the disk is full"
-    elif "not a database" in words or "malformed" in words or "corrupt" in words:
-        what = "is not a chat store (corrupt, or another kind of file); it was left as it is"
-    else:
-        what = f"failed: {words}"
-    return f"the chat store {path} {what}"
