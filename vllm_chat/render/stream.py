@@ -236,7 +236,9 @@ class MarkdownRenderer:
         out: Lines = []
         if self._scroll.done and blocks:  # the fence whose top scrolled off
             block = blocks.pop(0)
-            whole = markdown_lines(self.console, block, self._width, self._code_theme)
+            # Its top was printed line by line: the rest is drawn so too, from the lines
+            # kept (lexing the whole block again would be for rows already printed).
+            whole = markdown_lines(self.console, block, self._width, self._code_theme, self._cache)
             out = self._scroll.rest(block, whole, self._width)
         if blocks or out:
             self._cache.clear()  # their lines are never drawn live again
