@@ -193,7 +193,8 @@ class AnswerCode(CodeBlock):
         out: list[Segment] = []
         lines = _token_lines(syntax, theme, code)
         if lines is not None:
-            for plain, segments in zip(code.split("\n"), lines, strict=False):
+            for segments in lines:
+                plain = "".join(segment.text for segment in segments)
                 out.extend(cls._code_line(plain, segments, width))
             return out
         highlighted = syntax.highlight(code)
