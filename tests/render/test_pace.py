@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from vllm_chat.render.pace import ReadPace, RedrawBudget
+from vllm_chat.render.pace import REST_DELTAS, ReadPace, RedrawBudget
 
 INTERVAL = 0.1
 
@@ -112,3 +112,15 @@ def test_a_rest_lasts_one_interval_at_most_when_redraws_come_less_often() -> Non
     reader = Reader(into_answer=60.0)
     reader.delta(waited=0.001, due=60.25)
     assert reader.slept == [pytest.approx(INTERVAL)]
+
+
+def test_a_rest_lasts_no_longer_than_a_fast_server_takes_to_send_a_socket_s_worth() -> None:
+    """A server sending 100,000 deltas a second: a rest of a whole interval would hold it
+    up once the socket's buffer is full; a rest lasts the time of REST_DELTAS deltas."""
+    reader = Reader(into_answer=0.0)
+    for _ in range(20_000):  # 0.2 s, the reader never waiting
+        reader.delta(work=10e-6, due=1.0)
+    assert reader.slept == []
+    reader.delta(waited=0.001, due=1.0)  # it caught up: it rests, but not until 1.0
+    per_delta = reader.now / 20_002
+    assert reader.slept == [pytest.approx(REST_DELTAS * per_delta, rel=0.05)]

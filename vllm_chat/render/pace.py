@@ -11,6 +11,10 @@ WAITED = 50e-6
 # A rest is at most this share of the time since the answer's first delta (see ReadPace).
 STATS_SHARE = 0.01
 SHORTEST_REST = 0.001  # shorter sleeps cost more than the wake-ups they save
+# A rest lasts at most the time the server takes to send this many deltas, at its rate so
+# far: the socket's buffer (128 KB by default) must take what comes meanwhile, or a fast
+# server waits for the reader (vLLM's events are 200-400 bytes; with logprobs, more).
+REST_DELTAS = 128
 
 
 class ReadPace:
@@ -30,6 +34,10 @@ class ReadPace:
     - a rest is at most `STATS_SHARE` of the time since the first delta: a delta read
       after a rest is timed late by up to the rest, and `--stats` measures the rate to
       the last delta, so the rate it shows is off by 1 % at most.
+    - a rest is at most the time the server takes to send `REST_DELTAS` deltas at its
+      rate so far: what it sends meanwhile waits in the socket's buffer, which must not
+      fill (the server would wait for the reader: 300,000 deltas of a fast local server
+      once took ten times as long).
     """
 
     def __init__(
@@ -42,6 +50,7 @@ class ReadPace:
         self._interval = interval
         self._clock, self._cpu, self._sleep = clock, cpu, sleep
         self._first: float | None = None  # the first delta
+        self._count = 0  # deltas since
         self._last = (float("-inf"), 0.0)  # the last delta's arrival: wall and CPU clocks
         self._slept = 0.0  # rested since then
         self._waited = True  # the last delta came after a wait for the server
@@ -50,6 +59,7 @@ class ReadPace:
         """A delta has been read at `now` (by the thread that calls `rest`)."""
         if self._first is None:
             self._first = now
+        self._count += 1
         # Off the CPU since the last arrival, but for the rest: waiting for the server
         # (one CPU clock reading a delta, a system call: they are 12,700 in a long answer).
         then, cpu_then = self._last
@@ -67,7 +77,9 @@ class ReadPace:
             return
         now = self._clock()
         # Never longer than the interval asked for: the answer's end may come meanwhile.
-        wait = min(due - now, self._interval, STATS_SHARE * (now - self._first))
+        elapsed = now - self._first
+        wait = min(due - now, self._interval, STATS_SHARE * elapsed)
+        wait = min(wait, REST_DELTAS * elapsed / self._count)  # the server's pace
         if wait >= SHORTEST_REST:
             self._sleep(wait)
             self._slept += self._clock() - now
