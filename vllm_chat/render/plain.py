@@ -14,7 +14,6 @@ from typing import Any, BinaryIO, Protocol, TextIO
 from vllm_chat.render.calls import NOT_JSON, call_arguments, call_head, final_arguments
 from vllm_chat.render.environment import Environment
 from vllm_chat.render.later import Later
-from vllm_chat.render.pace import ReadPace
 from vllm_chat.render.text import LineEnds, sanitize, status_line, styled
 
 
@@ -56,8 +55,6 @@ class PlainRenderer:
         self._terminal = env.isatty(out)
         buffer = getattr(out, "buffer", None)
         self._bytes = PacedWriter(buffer) if buffer is not None and not self._terminal else None
-        # Into a pipe, the reader sleeps between flushes once it has caught up (see ReadPace).
-        self._pace = ReadPace(self._bytes.interval) if self._bytes is not None else None
         self._side = side if env.isatty(side) else None
         self._last = "\n"
         self._reasoning_open = False
@@ -88,15 +85,11 @@ class PlainRenderer:
     def feed(self, text: str) -> None:
         if not text:
             return
-        if self._pace is not None:
-            self._pace.arrived(time.monotonic())
         self.end_reasoning()
         if self._call_writing is not None:  # content after a call starts on a line of its own
             self._call_writing = None
             self._write("\n")
         self._write(sanitize(self._line_ends.feed(text)) if self._terminal else text)
-        if self._pace is not None and self._bytes is not None:
-            self._pace.rest(self._bytes.due)
 
     def feed_calls(self, calls: Sequence[Mapping[str, Any]]) -> bool:
         """On a terminal, each call's head, then its arguments as they come (a head
@@ -154,7 +147,7 @@ class PacedWriter:
 
     def __init__(self, out: BinaryIO, interval: float = 0.05) -> None:
         self._out = out
-        self.interval = interval
+        self._interval = interval
         self._pending: list[bytes] = []
         self._lock = threading.Lock()
         self._later = Later(self._flush_by_timer)
@@ -165,7 +158,7 @@ class PacedWriter:
     @property
     def due(self) -> float:
         """When the next flush may come (`time.monotonic`)."""
-        return self._last_flush + self.interval
+        return self._last_flush + self._interval
 
     def write(self, data: bytes) -> None:
         with self._lock:
