@@ -36,9 +36,7 @@ class ReadPace:
       the last delta, so the rate it shows is off by 1 % at most.
     - a rest is at most the time the server takes to send `REST_DELTAS` deltas at its
       rate so far: what it sends meanwhile waits in the socket's buffer, which must not
-      fill (the server would wait for the reader). And the reader rests once a redraw at
-      most: on a busy machine a reader that was only preempted looks as if it had waited,
-      and short rests again and again held a fast server's 300,000 deltas up for 30 s.
+      fill (the server would wait for the reader).
     """
 
     def __init__(
@@ -54,7 +52,6 @@ class ReadPace:
         self._count = 0  # deltas since
         self._last = (float("-inf"), 0.0)  # the last delta's arrival: wall and CPU clocks
         self._slept = 0.0  # rested since then
-        self._rested_for = float("-inf")  # the redraw (or flush) the last rest waited for
         self._waited = True  # the last delta came after a wait for the server
 
     def arrived(self, now: float) -> None:
@@ -75,15 +72,14 @@ class ReadPace:
 
     def rest(self, due: float) -> None:
         """The delta is handled: sleep until `due` if the reader had caught up (no lock held)."""
-        if not self._waited or self._first is None or due == self._rested_for:
-            return  # one rest a redraw: on a busy machine, being off the CPU is not waiting
+        if not self._waited or self._first is None:
+            return
         now = self._clock()
         # Never longer than the interval asked for: the answer's end may come meanwhile.
         elapsed = now - self._first
         wait = min(due - now, self._interval, STATS_SHARE * elapsed)
         wait = min(wait, REST_DELTAS * elapsed / self._count)  # the server's pace
         if wait >= SHORTEST_REST:
-            self._rested_for = due
             self._sleep(wait)
             self._slept += self._clock() - now
 
