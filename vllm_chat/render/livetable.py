@@ -69,11 +69,7 @@ def _cells(console: Console, code_theme: str, text: str) -> Cells | None:
         pass
     if len(markdown.tables) != 1:
         return None
-    table = markdown.tables[0]
-    header_row = table.header.row if table.header is not None else None
-    headers = [cell.content for cell in header_row.cells] if header_row is not None else []
-    body = table.body.rows if table.body is not None else []
-    return headers, [[cell.content for cell in row.cells] for row in body]
+    return markdown.tables[0].cells()
 
 
 class _Kept(AnswerTable):

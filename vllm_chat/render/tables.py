@@ -32,10 +32,15 @@ class AnswerTable(TableElement):
         table.open_row = table.cache is not None and getattr(markdown, "open_end", False)
         return table
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+    def cells(self) -> tuple[list[Text], list[list[Text]]]:
+        """The header's cells, and each row's."""
         header_row = self.header.row if self.header is not None else None
         headers = [cell.content for cell in header_row.cells] if header_row is not None else []
         rows = [[cell.content for cell in row.cells] for row in self.body.rows] if self.body else []
+        return headers, rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        headers, rows = self.cells()
         yield from table_segments(console, options, headers, rows, self.cache, self.open_row)
 
 
@@ -70,10 +75,10 @@ def table_segments(
     if widths is None:
         yield from _records(headers, rows)
     elif cache is None:
-        yield from _table_segments(console, widths, headers, rows)
+        yield from _drawn(console, widths, headers, rows)
     else:  # live: the header and each row rendered alone, the same at these widths
         head = ("table head", options.max_width, *widths, *map(text_key, headers))
-        yield from cache.get(head, partial(_table_segments, console, widths, headers))
+        yield from cache.get(head, partial(_drawn, console, widths, headers))
         if sum(natural) <= room and all(_left(row[-1]) for row in cells if len(row) == columns):
             # Room a left-aligned last column does not fill is trailing blanks, never
             # shown (the rule under the header is drawn at the true widths): given all
@@ -82,7 +87,7 @@ def table_segments(
         sizes = (options.max_width, *widths)
         for row in rows:
             key = ("table row", sizes, tuple(text_key(cell) for cell in row))
-            yield from cache.get(key, partial(_table_segments, console, widths, [], [row]))
+            yield from cache.get(key, partial(_drawn, console, widths, [], [row]))
 
 
 def _records(headers: list[Text], rows: list[list[Text]]) -> RenderResult:
@@ -121,7 +126,7 @@ def _overhead(columns: int) -> int:
     return _GAP * (columns - 1)
 
 
-def _table_segments(
+def _drawn(
     console: Console, widths: list[int], headers: list[Text], rows: Sequence[list[Text]] = ()
 ) -> list[Segment]:
     """The table's lines: its header (if it has one) and the rule under it, then its rows."""
