@@ -12,7 +12,7 @@ WORKERS ?= 6
 VLLM_VENV ?= .venv-vllm
 VLLM_PY   ?=
 
-.PHONY: install test suite test-py test-vllm lint demo run bench clean
+.PHONY: install test suite test-py test-vllm vllm-env lint demo run bench clean
 
 install: $(STAMP)
 
@@ -53,6 +53,9 @@ test-py:
 test-vllm: $(STAMP) $(if $(VLLM_CHAT_TEST_URL),,$(VLLM_VENV)/.installed)
 	VLLM_CHAT_REAL_SERVER=1 VLLM_CHAT_VLLM_PYTHON=$(VLLM_VENV)/bin/python \
 		$(BIN)/python -m pytest -q -p no:xdist tests/vllm $(PYTEST_ARGS)
+
+# vLLM's environment alone (.ci/run makes it while the project's environments install).
+vllm-env: $(VLLM_VENV)/.installed
 
 $(VLLM_VENV)/.installed: tests/vllm/install.sh
 	tests/vllm/install.sh $(VLLM_VENV) $(VLLM_PY)
