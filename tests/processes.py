@@ -7,6 +7,11 @@ starts (in a pseudo-terminal or with pipes) therefore goes through `argv()`: a t
 Python wrapper that unblocks SIGINT, sets its disposition, then execs the command in
 its own place (same process, same pid). No Python code runs between fork and exec in
 the test process, which has server threads running (why `preexec_fn` is avoided).
+
+That one door is also where a suite can keep to the tests that run in its own process:
+with `VLLM_CHAT_TEST_CHILDREN=smoke` (what `.ci/run` sets for the interpreters other than
+`make test`'s), a test that starts a program is skipped there, unless it is marked
+`every_python` (a few end-to-end checks of the pty, signals and pipes on each Python).
 """
 
 from __future__ import annotations
@@ -38,9 +43,16 @@ _WRAPPER = (
 
 Sigint = Literal["default", "ignored"]
 
+# Set for each test by tests/conftest.py: why it may not start programs, or None.
+children_refused: str | None = None
+
 
 def argv(command: Sequence[str], *, sigint: Sigint = "default") -> list[str]:
     """`command` run with SIGINT at its default (or ignored, to test that case)."""
+    if children_refused:
+        import pytest
+
+        pytest.skip(children_refused)
     disposition = signal.SIG_DFL if sigint == "default" else signal.SIG_IGN
     return [sys.executable, "-I", "-S", "-c", _WRAPPER, str(int(disposition)), *command]
 

@@ -76,6 +76,7 @@ def user_message(server: StandinServer) -> str:
 # ---- single-shot mode: output and request --------------------------------------------
 
 
+@pytest.mark.every_python
 def test_quick_prints_only_the_raw_answer(server: StandinServer) -> None:
     result = run_cli("--url", server.url, "-q", "hi")
     assert result.returncode == 0, result.stderr
@@ -216,6 +217,7 @@ def test_rejected_key_says_where_it_came_from_but_not_what_it_is(
     ],
     ids=["appended", "dash", "dash-keeps-the-rest", "no-q", "no-q-unicode"],
 )
+@pytest.mark.every_python
 def test_piped_stdin_becomes_the_message(
     server: StandinServer, args: list[str], stdin: bytes, expected: str
 ) -> None:
@@ -367,6 +369,7 @@ def test_non_ascii_answer_is_byte_exact(server: StandinServer) -> None:
 # ---- failures and exit codes ------------------------------------------------------------
 
 
+@pytest.mark.every_python
 def test_unreachable_server_exits_1_with_one_line() -> None:
     url = dead_url()
     result = run_cli("--url", url, "-q", "hi")
@@ -463,6 +466,7 @@ def test_into_a_pipe_what_came_before_a_pause_is_written_during_it(
     assert lines == [b"the first line\n"]
 
 
+@pytest.mark.every_python
 @pytest.mark.parametrize("streams", ["stdout", "stdout-and-stderr"])
 def test_quick_into_head_exits_141_and_prints_nothing_else(
     server: StandinServer, streams: str
@@ -515,6 +519,7 @@ FLAGS = [
 ]  # fmt: skip
 
 
+@pytest.mark.every_python
 def test_help_lists_every_flag() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
@@ -605,17 +610,18 @@ def test_the_think_probe_goes_out_beside_the_chat_request(server_factory) -> Non
     server = server_factory(template_opens_think=True)
     server.tokenize_gate = threading.Event()
     server.push(Reply(content="musing\n</think>\n\nThe answer."))
-    done: list[subprocess.CompletedProcess[bytes]] = []
-    runner = threading.Thread(target=lambda: done.append(run_cli("--url", server.url, "-q", "hi")))
-    runner.start()
-    try:
-        server.wait_for_requests(1, timeout=20)  # the chat request, /tokenize still unanswered
-        deadline = time.monotonic() + 20  # the probe's request may reach the server second
-        while not server.tokenize_requests and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert len(server.tokenize_requests) == 1 and not done
-    finally:
-        server.tokenize_gate.set()
-        runner.join(30)
-    assert done[0].returncode == 0, done[0].stderr
-    assert done[0].stdout == b"The answer.\n"  # the thinking split off, as the probe said
+    command = argv(vllm_chat("--url", server.url, "-q", "hi"))
+    with subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT
+    ) as child:
+        try:
+            server.wait_for_requests(1, timeout=20)  # the chat request, /tokenize unanswered
+            deadline = time.monotonic() + 20  # the probe's request may reach the server second
+            while not server.tokenize_requests and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(server.tokenize_requests) == 1 and child.poll() is None
+        finally:
+            server.tokenize_gate.set()
+        out, err = child.communicate(timeout=30)
+    assert child.returncode == 0, err
+    assert out == b"The answer.\n"  # the thinking split off, as the probe said

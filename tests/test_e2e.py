@@ -15,9 +15,13 @@ from pathlib import Path
 
 import pexpect
 import pyte
+import pytest
 
 from tests.processes import spawn_pty, vllm_chat
 from tests.standin import Reply, StandinServer
+
+# The REPL, Ctrl-C and -q in a real pty: proven on each interpreter (tests/processes.py).
+pytestmark = pytest.mark.every_python
 
 ROWS, COLUMNS = 40, 100
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,6 +11,9 @@ import pytest
 from tests.processes import ROOT, argv, vllm_chat
 from tests.standin import Reply, StandinServer
 
+# How the harness starts programs: proven on each interpreter.
+pytestmark = pytest.mark.every_python
+
 
 @pytest.fixture
 def suite_ignores_sigint() -> Iterator[None]:
