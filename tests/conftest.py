@@ -10,7 +10,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from tests import emulator, processes  # noqa: F401  (emulator: pyte deletes lines as terminals do)
+from tests import emulator, portability, processes  # noqa: F401  (emulator: pyte deletes lines)
 from tests.standin import StandinServer
 
 # The real-server suite (tests/vllm) needs vLLM's own environment: `make test-vllm` runs it.
@@ -31,13 +31,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture(autouse=True)
 def children_policy(request: pytest.FixtureRequest) -> Iterator[None]:
-    """With VLLM_CHAT_TEST_CHILDREN=smoke, only `every_python` tests start programs."""
-    smoke = os.environ.get("VLLM_CHAT_TEST_CHILDREN") == "smoke"
-    if smoke and request.node.get_closest_marker("every_python") is None:
-        processes.children_refused = (
-            "starts a program: run by make test (VLLM_CHAT_TEST_CHILDREN=smoke runs only the"
-            " every_python ones)"
-        )
+    """In a portability run only `every_python` tests start programs (tests/portability.py)."""
+    if portability.ON and request.node.get_closest_marker("every_python") is None:
+        processes.children_refused = portability.CHILDREN_SKIPPED
     yield
     processes.children_refused = None
 

@@ -8,10 +8,8 @@ Python wrapper that unblocks SIGINT, sets its disposition, then execs the comman
 its own place (same process, same pid). No Python code runs between fork and exec in
 the test process, which has server threads running (why `preexec_fn` is avoided).
 
-That one door is also where a suite can keep to the tests that run in its own process:
-with `VLLM_CHAT_TEST_CHILDREN=smoke` (what `.ci/run` sets for the interpreters other than
-`make test`'s), a test that starts a program is skipped there, unless it is marked
-`every_python` (a few end-to-end checks of the pty, signals and pipes on each Python).
+That one door is also where a portability run (`tests/portability.py`) skips a test that
+starts a program, unless it is marked `every_python`.
 """
 
 from __future__ import annotations
