@@ -17,6 +17,7 @@ import pexpect
 import pyte
 import pytest
 
+from tests.emulator import ScrollbackScreen
 from tests.processes import spawn_pty, vllm_chat
 from tests.standin import Reply, StandinServer
 
@@ -27,7 +28,7 @@ ROWS, COLUMNS = 40, 100
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class Terminal(pyte.HistoryScreen):
+class Terminal(ScrollbackScreen):
     """A screen that shows what the child wrote, and answers it like a terminal."""
 
     def __init__(self, child: pexpect.spawn) -> None:

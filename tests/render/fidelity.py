@@ -17,6 +17,8 @@ import pyte
 from pyte import modes
 from wcwidth import iter_graphemes, wcswidth, wcwidth
 
+from tests.emulator import ScrollbackScreen
+
 __all__ = [
     "Screen",
     "deltas",
@@ -111,7 +113,7 @@ def _simple(cluster: str) -> bool:
     return len(cluster) == 1 and wcwidth(cluster) > 0
 
 
-class Screen(pyte.HistoryScreen):
+class Screen(ScrollbackScreen):
     """pyte's screen with scrollback, drawing a grapheme cluster in the cells it takes.
 
     Stock pyte draws code point by code point: it gives `👍🏽` four cells where `rich`
@@ -165,7 +167,7 @@ class Screen(pyte.HistoryScreen):
         self.dirty.add(self.cursor.y)
 
 
-def screen_lines(screen: pyte.HistoryScreen) -> list[str]:
+def screen_lines(screen: ScrollbackScreen) -> list[str]:
     """Scrollback then display, right-stripped, without the blank lines at the end."""
     # Not `screen.display`: pyte asserts there that a cell holds one code point of width.
     rows = [*screen.history.top, *(screen.buffer[y] for y in range(screen.lines))]

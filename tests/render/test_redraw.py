@@ -14,6 +14,7 @@ import pyte
 import pytest
 from rich.console import Console
 
+from tests.emulator import ScrollbackScreen
 from tests.render.fidelity_corpus import DOCUMENTS
 from vllm_chat.render.livecache import LiveCache
 from vllm_chat.render.markdown import line_text, markdown_lines
@@ -118,7 +119,7 @@ def test_a_long_block_streamed_costs_its_one_shot_bytes_and_its_redraws(
 
 
 def play_all(output: str) -> list[str]:
-    screen = pyte.HistoryScreen(WIDTH, HEIGHT, history=10_000)
+    screen = ScrollbackScreen(WIDTH, HEIGHT, history=10_000)
     pyte.ByteStream(screen).feed(output.replace("\n", "\r\n").encode())
     history = [
         "".join(line[column].data for column in range(WIDTH)).rstrip()

@@ -15,6 +15,7 @@ import pyte
 import pytest
 from rich.console import Console
 
+from tests.emulator import ScrollbackScreen
 from tests.standin import MARKDOWN_SAMPLE
 from vllm_chat.render.plain import PlainRenderer
 from vllm_chat.render.stream import BlockSplitter, MarkdownRenderer, render_once
@@ -445,7 +446,7 @@ def screen_text(output: str, height: int = HEIGHT) -> list[str]:
 
 def all_lines(output: str, height: int) -> list[str]:
     """Scrollback and screen, top to bottom."""
-    screen = pyte.HistoryScreen(80, height, history=100_000)
+    screen = ScrollbackScreen(80, height, history=100_000)
     play(output, screen)
     history = [
         "".join(line[column].data for column in range(screen.columns)).rstrip()
