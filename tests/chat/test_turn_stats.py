@@ -73,6 +73,28 @@ def test_the_rate_ends_at_the_last_delta_not_at_the_end_of_the_stream() -> None:
     assert stats.total_seconds == pytest.approx(2.1)
 
 
+def test_the_rate_ends_at_the_last_delta_read_as_it_arrived() -> None:
+    """A terminal's reader rests until the next redraw; the deltas it then finds in the
+    socket came at some time during the rest: the rate ends before them."""
+    stats = TurnStats(started=0.0)
+    for i in range(101):  # 0.1 ... 1.1 s, each read after a wait: 100 tokens/s
+        stats.note_delta(0.1 + 0.01 * i)
+        stats.note_read(True)
+    for _ in range(8):  # the reader rested 80 ms: these 8 arrived meanwhile
+        stats.note_delta(1.19)
+        stats.note_read(False)
+    stats.usage = Usage(25, 109, 134)
+    assert stats.tokens_per_second == pytest.approx(100.0)
+
+
+def test_a_read_of_unknown_wait_counts_as_timed() -> None:
+    stats = TurnStats(started=0.0)
+    for i in range(11):
+        stats.note_delta(0.1 + 0.1 * i)
+        stats.note_read(None)  # a renderer that does not pace its reader
+    assert stats.tokens_per_second == pytest.approx(10.0)
+
+
 def test_without_usage_the_deltas_are_counted_and_marked() -> None:
     stats = stats_with([0.1 + 0.1 * i for i in range(11)], completion=None, ended=1.2)
     expected = "TTFT 100 ms · ~10.0 tokens/s · 1.2 s · ~11 tokens (the server sent no usage)"

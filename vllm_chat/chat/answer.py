@@ -85,6 +85,12 @@ class AnswerStream:
         for kind, piece in self._split().feed(text):
             self._route(kind, piece)
 
+    def read_after_wait(self) -> bool | None:
+        """Whether the renderer's reader waited for the last delta it was fed (so it was
+        read as it arrived); None when the renderer does not pace its reader."""
+        waited = getattr(self._renderer, "read_after_wait", None)
+        return waited if isinstance(waited, bool) else None
+
     def logprobs(self, tokens: Sequence[Mapping[str, Any]]) -> None:
         """The probabilities of the tokens whose text comes next, for a renderer that
         shows them (`feed_logprobs`); held until it exists."""

@@ -51,6 +51,10 @@ class TurnStats:
     deltas: int = 0  # content and reasoning pieces, the count when no usage arrives
     last_token: float | None = None
     arrivals: int = 0  # runs of deltas that came apart from each other (see ARRIVAL_GAP)
+    # The last delta read after a wait for data, so timed as it arrived: its number and
+    # its time. One already in the socket (it came while the reader drew or rested, see
+    # `render.pace.ReadPace`) is timed late. None: not known (every delta counts).
+    seen: tuple[int, float] | None = None
 
     def note_delta(self, now: float) -> None:
         """A content or reasoning delta arrived at `now`."""
@@ -62,6 +66,11 @@ class TurnStats:
         self.last_token = now
         self.deltas += 1
 
+    def note_read(self, after_wait: bool | None) -> None:
+        """Whether the last delta was read after a wait for data (None: not known)."""
+        if after_wait is not False and self.last_token is not None:
+            self.seen = (self.deltas, self.last_token)
+
     @property
     def ttft_ms(self) -> float | None:
         """Milliseconds from sending the request to the first delta."""
@@ -69,17 +78,20 @@ class TurnStats:
 
     @property
     def tokens_per_second(self) -> float | None:
-        """Decode speed from the first delta to the last (the first token's time is TTFT's).
+        """Decode speed from the first delta to the last seen as it arrived (the first
+        token's time is TTFT's): deltas read after a rest arrived at some time during it.
 
         None when that window is too short, or its deltas too bunched, to mean anything.
         """
         tokens = self.usage.completion_tokens if self.usage else self.deltas
         if self.first_token is None or self.last_token is None or tokens < 2:
             return None
-        window = self.last_token - self.first_token
+        end, at = self.seen if self.seen is not None and self.seen[0] > 1 else (
+            self.deltas, self.last_token)  # fmt: skip
+        window = at - self.first_token
         if window < RATE_MIN_WINDOW or self.arrivals < RATE_MIN_ARRIVALS:
             return None
-        return (tokens - 1) / window
+        return (tokens * end / self.deltas - 1) / window
 
     @property
     def total_seconds(self) -> float | None:
@@ -213,11 +225,13 @@ class Turn:
                     else:
                         result.saw_words = True
                         answer.reasoning(event.text)
+                    stats.note_read(answer.read_after_wait())
                 elif isinstance(event, ToolCallDelta):
                     stats.note_delta(time.perf_counter())
                     result.saw_words = True
                     result.add_tool_delta(event)
                     answer.tool_calls([result.calls[index] for index in sorted(result.calls)])
+                    stats.note_read(answer.read_after_wait())
                 elif isinstance(event, Logprobs):
                     result.logprobs = result.logprobs if result.logprobs is not None else []
                     result.logprobs.extend(event.tokens)

@@ -8,8 +8,6 @@ from collections.abc import Callable
 # Time off the CPU between two deltas beyond this is a wait for the server; a fast
 # server (5,000 tokens/s) sends a delta every 200 us.
 WAITED = 50e-6
-# A rest is at most this share of the time since the answer's first delta (see ReadPace).
-STATS_SHARE = 0.01
 SHORTEST_REST = 0.001  # shorter sleeps cost more than the wake-ups they save
 # A rest lasts at most the time the server takes to send this many deltas, at its rate so
 # far: the socket's buffer (128 KB by default) must take what comes meanwhile, or a fast
@@ -31,9 +29,9 @@ class ReadPace:
     - a redraw that is due waits until the reader has caught up again, so that it
       shows the whole batch and not its first delta; a reader that never catches up
       (a server faster than it) still draws, an interval late at most.
-    - a rest is at most `STATS_SHARE` of the time since the first delta: a delta read
-      after a rest is timed late by up to the rest, and `--stats` measures the rate to
-      the last delta, so the rate it shows is off by 1 % at most.
+    - a delta read after a rest is timed late, by up to the rest: `TurnStats` measures
+      the rate to the last delta that came after a wait, whose time is right (so rests
+      need not be short for `--stats`, early in an answer or at its end).
     - a rest is at most the time the server takes to send `REST_DELTAS` deltas at its
       rate so far: what it sends meanwhile waits in the socket's buffer, which must not
       fill (the server would wait for the reader).
@@ -66,6 +64,11 @@ class ReadPace:
         self._waited = (now - then) - (cpu - cpu_then) - self._slept > WAITED
         self._last, self._slept = (now, cpu), 0.0
 
+    @property
+    def waited(self) -> bool:
+        """The last delta came after a wait for the server: read as it arrived."""
+        return self._waited
+
     def ready(self, now: float, due: float) -> bool:
         """Whether to redraw now, the next redraw being due at `due`."""
         return now >= due and (self._waited or now >= due + self._interval)
@@ -76,9 +79,8 @@ class ReadPace:
             return
         now = self._clock()
         # Never longer than the interval asked for: the answer's end may come meanwhile.
-        elapsed = now - self._first
-        wait = min(due - now, self._interval, STATS_SHARE * elapsed)
-        wait = min(wait, REST_DELTAS * elapsed / self._count)  # the server's pace
+        wait = min(due - now, self._interval)
+        wait = min(wait, REST_DELTAS * (now - self._first) / self._count)  # the server's pace
         if wait >= SHORTEST_REST:
             self._sleep(wait)
             self._slept += self._clock() - now

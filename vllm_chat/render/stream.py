@@ -324,6 +324,11 @@ class MarkdownRenderer:
             return tail
         return tail[:head_end] + _last_lines(body, height)
 
+    @property
+    def read_after_wait(self) -> bool | None:
+        """Whether the last delta came after a wait for the server (None: not paced)."""
+        return None if self._pace is None else self._pace.waited
+
     def _maybe_redraw(self) -> None:
         now = self._clock()
         due = self._last_refresh + self._interval
