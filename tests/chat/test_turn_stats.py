@@ -87,6 +87,14 @@ def test_the_rate_ends_at_the_last_delta_read_as_it_arrived() -> None:
     assert stats.tokens_per_second == pytest.approx(100.0)
 
 
+def test_a_reader_that_never_caught_up_is_measured_to_the_last_delta() -> None:
+    stats = TurnStats(started=0.0)
+    for i in range(11):  # only the first was read after a wait
+        stats.note_delta(0.1 + 0.1 * i)
+        stats.note_read(i == 0)
+    assert stats.tokens_per_second == pytest.approx(10.0)
+
+
 def test_a_read_of_unknown_wait_counts_as_timed() -> None:
     stats = TurnStats(started=0.0)
     for i in range(11):

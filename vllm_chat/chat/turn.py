@@ -86,8 +86,9 @@ class TurnStats:
         tokens = self.usage.completion_tokens if self.usage else self.deltas
         if self.first_token is None or self.last_token is None or tokens < 2:
             return None
-        end, at = self.seen if self.seen is not None and self.seen[0] > 1 else (
-            self.deltas, self.last_token)  # fmt: skip
+        end, at = self.deltas, self.last_token
+        if self.seen is not None and self.seen[1] - self.first_token >= RATE_MIN_WINDOW:
+            end, at = self.seen  # else a reader behind the server: its times are all late
         window = at - self.first_token
         if window < RATE_MIN_WINDOW or self.arrivals < RATE_MIN_ARRIVALS:
             return None
