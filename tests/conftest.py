@@ -10,11 +10,16 @@ from typing import Any
 import pexpect
 import pytest
 
-from tests import emulator, portability, processes  # noqa: F401  (emulator: pyte deletes lines)
+from tests import (
+    emulator,  # noqa: F401  (pyte deletes lines as terminals do)
+    portability,
+    processes,
+)
 from tests.standin import StandinServer
 
 # The real-server suite (tests/vllm) needs vLLM's own environment: `make test-vllm` runs it.
 collect_ignore = [] if os.environ.get("VLLM_CHAT_REAL_SERVER") else ["vllm"]
+collect_ignore += portability.IGNORED
 
 
 @pytest.fixture(autouse=True)
