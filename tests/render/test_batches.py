@@ -8,6 +8,8 @@ spaces two blocks of one document.
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from tests.render.fidelity import play
@@ -57,3 +59,34 @@ def test_batches_keep_order_and_skip_blank_text() -> None:
     assert list(stream._batches(blocks, 1000)) == ["".join(blocks)]
     assert list(stream._batches(["\n", " \n"], 1)) == []
     assert list(stream._batches([], 10)) == []
+
+
+class _Writes(io.StringIO):
+    """A terminal that counts what each write carried."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def write(self, text: str) -> int:
+        self.sizes.append(len(text))
+        return super().write(text)
+
+
+@pytest.mark.parametrize("redraws", [True, False], ids=["one-redraw", "at-finish"])
+def test_a_flood_of_finished_blocks_is_written_a_batch_at_a_time(redraws: bool) -> None:
+    # A fast server: the whole answer arrives between two redraws. Its rendering is
+    # written batch by batch, so no more than a batch's lines wait in memory at once.
+    console = make_console(WIDTH)
+    file = console.file = _Writes()
+    clock = FakeClock()
+    renderer = MarkdownRenderer(console, clock=clock)
+    renderer.feed(LONG_ANSWER)
+    if redraws:
+        clock.now += 1.0
+        renderer.feed(" ")
+    renderer.finish()
+    assert len(LONG_ANSWER) > 4 * stream.FINISHED_BATCH
+    assert len(file.sizes) > 4
+    assert max(file.sizes) < sum(file.sizes) / 3
+    assert play(file.getvalue(), WIDTH, 50) == reference_lines(LONG_ANSWER + " ", WIDTH)

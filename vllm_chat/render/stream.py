@@ -230,7 +230,8 @@ class MarkdownRenderer:
         Blocks arrive many per redraw when the server is fast; one render for a
         batch of them saves a Markdown parser per block, and a bounded batch keeps
         the render's short-lived objects small: the allocator keeps the memory of
-        the biggest one for the rest of the process.
+        the biggest one for the rest of the process. Each batch is printed before the
+        next is rendered, so a flood's lines never wait in memory all at once.
         """
         blocks, self._finished = self._finished, []
         out: Lines = []
@@ -243,10 +244,12 @@ class MarkdownRenderer:
         if blocks or out:
             self._cache.clear()  # their lines are never drawn live again
         for text in _batches(blocks, FINISHED_BATCH):
-            out += self._spaced(markdown_lines(self.console, text, self._width, self._code_theme))
-        if sum(map(len, blocks)) > FINISHED_BATCH:
-            # rich keeps the width of every short string it measured (4,096 of them,
-            # 0.7 MB): after a flood of text (a fast server) that will not be measured again.
+            if out:
+                self._region.show([], above=out)
+            out = self._spaced(markdown_lines(self.console, text, self._width, self._code_theme))
+        if blocks and cached_cell_len.cache_info().currsize > 512:
+            # rich keeps the width of every short string it measured (up to 4,096, 0.7 MB),
+            # of lines that are now final and will not be measured again.
             cached_cell_len.cache_clear()
         return out
 
