@@ -247,9 +247,9 @@ class MarkdownRenderer:
             if out:
                 self._region.show([], above=out)
             out = self._spaced(markdown_lines(self.console, text, self._width, self._code_theme))
-        if blocks and cached_cell_len.cache_info().currsize > 512:
-            # rich keeps the width of every short string it measured (up to 4,096, 0.7 MB),
-            # of lines that are now final and will not be measured again.
+        if sum(map(len, blocks)) > FINISHED_BATCH:
+            # rich keeps the width of every short string it measured (4,096 of them,
+            # 0.7 MB): after a flood of text (a fast server) that will not be measured again.
             cached_cell_len.cache_clear()
         return out
 

@@ -105,7 +105,7 @@ def _records(headers: list[Text], rows: list[list[Text]]) -> RenderResult:
             yield line
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _measure(plain: str) -> tuple[int, int]:
     """A cell's width, and its longest word's (kept: a live table measures them each redraw)."""
     width = max(map(cell_len, plain.split("\n")))
