@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_cli(
-    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None, timeout: float = 30
 ) -> subprocess.CompletedProcess[bytes]:
     """`python -m vllm_chat ARGS` with stdout and stderr piped (so not a terminal)."""
     full_env = dict(os.environ)
@@ -31,7 +31,7 @@ def run_cli(
     return subprocess.run(
         argv(vllm_chat(*args)),
         capture_output=True,
-        timeout=30,
+        timeout=timeout,
         env=full_env,
         cwd=ROOT,
         **feed,  # type: ignore[arg-type]
