@@ -12,7 +12,7 @@ WORKERS ?= 6
 VLLM_VENV ?= .venv-vllm
 VLLM_PY   ?=
 
-.PHONY: install test suite test-py test-vllm vllm-env lint demo run bench clean
+.PHONY: install test suite soak test-py test-vllm vllm-env lint demo run bench clean
 
 install: $(STAMP)
 
@@ -38,6 +38,11 @@ suite: $(STAMP)
 	$(BIN)/python -m compileall -q vllm_chat
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q --collect-only -p no:xdist >/dev/null || true
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope
+
+# The soak tests, on their own (tests/conftest.py leaves them out of the suite): 300 turns
+# with faults, 2 MB pastes and answers. Three workers: the longest test is half of it.
+soak: $(STAMP)
+	VLLM_CHAT_SOAK=1 $(BIN)/python -m pytest -q -n 3 tests/test_soak.py
 
 # The suite on another interpreter, in its own environment (VENV defaults to .venv-3.X):
 #   make test-py PY=python3.12 [VENV=.venv-3.12]

@@ -7,9 +7,9 @@ default interpreter's full run already did:
 - a test that starts a program is skipped where it starts it (`tests/processes.py`), unless
   it is marked `every_python`: the REPL, Ctrl-C, `-q` and pipes in a real pty, whose
   signals, ptys and pipes could differ between Python versions;
-- the fidelity corpus streams each document at one of its widths, in turn, not at all three;
-- the soak tests (300 turns, 2 MB messages) are not collected: they try load, not the
-  interpreter, and `make test` runs them beside another suite, so under load too.
+- the fidelity corpus streams each document at one of its widths, in turn, not at all three.
+
+The soak tests are not part of any suite run (`make soak` runs them, once, in CI).
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from __future__ import annotations
 import os
 
 ON = os.environ.get("VLLM_CHAT_TEST_PORTABILITY") == "1"
-
-IGNORED = ["test_soak.py"] if ON else []  # for tests/conftest.py's collect_ignore
 
 CHILDREN_SKIPPED = (
     "starts a program: make test runs it (a portability run, VLLM_CHAT_TEST_PORTABILITY=1,"

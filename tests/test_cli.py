@@ -1,4 +1,5 @@
-"""The real `vllm-chat` command, run as a subprocess against the stand-in server."""
+"""The real `vllm-chat` command against the stand-in server: run in this process (`run_main`) for
+its flags and answers, as a subprocess (`run_cli`) where the process itself is under test."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.inprocess import run_main
 from tests.ports import closed_port
 from tests.processes import argv, vllm_chat
 from tests.standin import Reply, StandinServer, vllm_error
@@ -93,7 +95,7 @@ def test_quick_prints_only_the_raw_answer(server: StandinServer) -> None:
 
 
 def test_quick_request_carries_system_prompt_and_sampling(server: StandinServer) -> None:
-    result = run_cli(
+    result = run_main(
         "--url", server.url,
         "--system-prompt", "Be terse.",
         "--temperature", "0.3",
@@ -129,7 +131,7 @@ def test_quick_request_carries_system_prompt_and_sampling(server: StandinServer)
     ids=["dash", "underscore", "underscore-equals"],
 )
 def test_named_model_is_used_without_listing_models(server: StandinServer, flag: list[str]) -> None:
-    result = run_cli("--url", server.url, *flag, "-q", "hi")
+    result = run_main("--url", server.url, *flag, "-q", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"You said: hi\n"
     assert [request["model"] for request in server.requests] == ["standin-model-large"]
@@ -137,14 +139,14 @@ def test_named_model_is_used_without_listing_models(server: StandinServer, flag:
 
 
 def test_openai_base_url_sets_the_server(server: StandinServer) -> None:
-    result = run_cli("-q", "hi", env={"OPENAI_BASE_URL": server.url})
+    result = run_main("-q", "hi", env={"OPENAI_BASE_URL": server.url})
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"You said: hi\n"
     assert user_message(server) == "hi"
 
 
 def test_url_flag_beats_openai_base_url(server: StandinServer) -> None:
-    result = run_cli("--url", server.url, "-q", "hi", env={"OPENAI_BASE_URL": dead_url()})
+    result = run_main("--url", server.url, "-q", "hi", env={"OPENAI_BASE_URL": dead_url()})
     assert result.returncode == 0, result.stderr
     assert user_message(server) == "hi"
 
@@ -165,7 +167,7 @@ def test_api_key_precedence(
     server: StandinServer, flag: str | None, env_key: str | None, expected: str
 ) -> None:
     args = ["--url", server.url, "-q", "hi"] + (["--api-key", flag] if flag else [])
-    result = run_cli(*args, env={"OPENAI_API_KEY": env_key} if env_key else None)
+    result = run_main(*args, env={"OPENAI_API_KEY": env_key} if env_key else None)
     assert result.returncode == 0, result.stderr
     # Both the model list and the chat request carry the key.
     assert len(server.headers) == 2
@@ -174,7 +176,7 @@ def test_api_key_precedence(
 
 def test_right_key_is_accepted_by_a_protected_server(server_factory) -> None:
     protected = server_factory(api_key="s3cret")
-    result = run_cli("--url", protected.url, "--api-key", "s3cret", "-q", "hi")
+    result = run_main("--url", protected.url, "--api-key", "s3cret", "-q", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"You said: hi\n"
 
@@ -190,9 +192,9 @@ def test_rejected_key_says_where_it_came_from_but_not_what_it_is(
     wrong = "wrong-key-Zq7x"
     args = ["--url", protected.url, "-q", "hi"]
     if how == "flag":
-        result = run_cli(*args, "--api-key", wrong)
+        result = run_main(*args, "--api-key", wrong)
     else:
-        result = run_cli(*args, env={"OPENAI_API_KEY": wrong})
+        result = run_main(*args, env={"OPENAI_API_KEY": wrong})
     assert result.returncode == 1
     assert result.stdout == b""
     err = result.stderr.decode()
@@ -247,7 +249,7 @@ def test_echo_into_quick_dash_sends_the_line_without_its_newline(server: Standin
 def test_empty_message_is_a_usage_error(
     server: StandinServer, args: list[str], stdin: bytes | None
 ) -> None:
-    result = run_cli("--url", server.url, *args, stdin=stdin)
+    result = run_main("--url", server.url, *args, stdin=stdin)
     assert result.returncode == 2
     assert result.stdout == b""
     err = result.stderr.decode()
@@ -261,7 +263,7 @@ def test_empty_message_is_a_usage_error(
 
 
 def test_stats_go_to_stderr_and_leave_stdout_alone(server: StandinServer) -> None:
-    result = run_cli("--url", server.url, "--stats", "-q", "hi")
+    result = run_main("--url", server.url, "--stats", "-q", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"You said: hi\n"
     lines = [line for line in result.stderr.decode().splitlines() if "TTFT" in line]
@@ -276,7 +278,7 @@ def test_stats_go_to_stderr_and_leave_stdout_alone(server: StandinServer) -> Non
 def test_stats_give_a_decode_rate_measured_over_a_real_window(server: StandinServer) -> None:
     # 30 deltas, 20 ms apart: about 0.6 s of decoding in 30 separate reads.
     server.push(Reply(content="abcd" * 30, chunk_chars=4, delay=0.02))
-    result = run_cli("--url", server.url, "--stats", "-q", "hi")
+    result = run_main("--url", server.url, "--stats", "-q", "hi")
     assert result.returncode == 0, result.stderr
     line = result.stderr.decode().strip()
     found = re.fullmatch(
@@ -289,7 +291,7 @@ def test_stats_give_a_decode_rate_measured_over_a_real_window(server: StandinSer
 
 def test_token_limit_is_reported_on_stderr(server: StandinServer) -> None:
     # The stand-in sends one 4-character delta per token: max_tokens 1 leaves "You ".
-    result = run_cli("--url", server.url, "--max-tokens", "1", "-q", "hi")
+    result = run_main("--url", server.url, "--max-tokens", "1", "-q", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"You \n"
     assert result.stderr == b"the answer stopped at the token limit (max_tokens 1)\n"
@@ -301,7 +303,7 @@ def test_an_answer_cut_by_the_context_window_names_the_window(server_factory, na
     server = server_factory(max_model_len=12)
     server.push(Reply(content="abcd" * 40, finish_reason="length"))  # 1 + 40 tokens > 12
     flags = ["--model-name", "standin-model"] if named else []
-    result = run_cli("--url", server.url, *flags, "-q", "hi")
+    result = run_main("--url", server.url, *flags, "-q", "hi")
     assert result.returncode == 0, result.stderr
     assert "max_tokens" not in server.requests[0]
     assert result.stderr.decode() == (
@@ -314,7 +316,7 @@ def test_a_length_stop_below_the_context_window_is_the_servers_own_limit(
     server: StandinServer,
 ) -> None:
     server.push(Reply(content="abcd" * 3, finish_reason="length"))  # 1 + 3 of 4096 tokens
-    result = run_cli("--url", server.url, "-q", "hi")
+    result = run_main("--url", server.url, "-q", "hi")
     assert result.returncode == 0, result.stderr
     err = result.stderr.decode()
     assert err.startswith("the answer stopped at a limit the server set (no max_tokens was sent;")
@@ -346,14 +348,14 @@ def test_an_empty_answer_says_so_on_stderr_and_exits_0(
 ) -> None:
     server.push(reply)
     limit = ["--max-tokens", "2"] if "max_tokens 2" in said else []
-    result = run_cli("--url", server.url, *limit, "-q", "hi")
+    result = run_main("--url", server.url, *limit, "-q", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b""
     assert result.stderr.decode() == said + "\n"
 
 
 def test_reasoning_stays_off_a_piped_stdout(server: StandinServer) -> None:
-    result = run_cli("--url", server.url, "-q", "please think")
+    result = run_main("--url", server.url, "-q", "please think")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"Here is my considered answer.\n"
     assert b"step by step" not in result.stderr
@@ -361,7 +363,7 @@ def test_reasoning_stays_off_a_piped_stdout(server: StandinServer) -> None:
 
 def test_non_ascii_answer_is_byte_exact(server: StandinServer) -> None:
     server.push(Reply(content="héllo 世界 🎉", chunk_chars=1, split_bytes=True))
-    result = run_cli("--url", server.url, "-q", "hi")
+    result = run_main("--url", server.url, "-q", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "héllo 世界 🎉\n".encode()
 
@@ -383,7 +385,7 @@ def test_unreachable_server_exits_1_with_one_line() -> None:
 
 
 def test_unknown_model_exits_1_with_the_servers_message(server: StandinServer) -> None:
-    result = run_cli("--url", server.url, "--model-name", "nosuch", "-q", "hi")
+    result = run_main("--url", server.url, "--model-name", "nosuch", "-q", "hi")
     assert result.returncode == 1
     assert result.stdout == b""
     err = result.stderr.decode()
@@ -394,7 +396,7 @@ def test_unknown_model_exits_1_with_the_servers_message(server: StandinServer) -
 
 def test_cut_off_stream_keeps_the_partial_answer_and_exits_1(server: StandinServer) -> None:
     server.push(Reply(content="abcdefghijklmnop", chunk_chars=4, cut_after=2))
-    result = run_cli("--url", server.url, "-q", "hi")
+    result = run_main("--url", server.url, "-q", "hi")
     assert result.returncode == 1
     assert result.stdout.startswith(b"abcdefgh")
     assert b"ijkl" not in result.stdout
@@ -415,7 +417,7 @@ def test_cut_off_stream_keeps_the_partial_answer_and_exits_1(server: StandinServ
     ids=["max-tokens-abc", "max-tokens-0", "temperature-x", "url-no-scheme", "bogus"],
 )
 def test_bad_flags_exit_2_with_one_error_line(args: list[str], mentions: str) -> None:
-    result = run_cli(*args, "-q", "hi")
+    result = run_main(*args, "-q", "hi")
     assert result.returncode == 2
     assert result.stdout == b""
     err = result.stderr.decode()
@@ -426,7 +428,7 @@ def test_bad_flags_exit_2_with_one_error_line(args: list[str], mentions: str) ->
 
 
 def test_openai_base_url_without_a_scheme_exits_2() -> None:
-    result = run_cli("-q", "hi", env={"OPENAI_BASE_URL": "localhost:8000/v1"})
+    result = run_main("-q", "hi", env={"OPENAI_BASE_URL": "localhost:8000/v1"})
     assert result.returncode == 2
     err = result.stderr.decode()
     assert "OPENAI_BASE_URL must start with http://" in err
@@ -495,7 +497,7 @@ def test_a_key_with_a_line_end_inside_is_refused_without_showing_it(
     key = "sk-TOPSECRET\r\nX-Injected: 1"
     flag = ["--api-key", key] if where == "flag" else []
     env = {"OPENAI_API_KEY": key} if where == "environment" else {}
-    result = run_cli("--url", server.url, *flag, "-q", "hi", env=env)
+    result = run_main("--url", server.url, *flag, "-q", "hi", env=env)
     assert result.returncode == 2
     err = result.stderr.decode()
     assert "control characters" in err and "TOPSECRET" not in err, err
@@ -504,7 +506,7 @@ def test_a_key_with_a_line_end_inside_is_refused_without_showing_it(
 
 def test_a_key_read_with_its_line_end_is_sent_without_it(server_factory) -> None:
     server = server_factory(api_key="sk-good")
-    result = run_cli("--url", server.url, "-q", "hi", env={"OPENAI_API_KEY": "sk-good\r\n"})
+    result = run_main("--url", server.url, "-q", "hi", env={"OPENAI_API_KEY": "sk-good\r\n"})
     assert result.returncode == 0, result.stderr
     assert server.headers[-1]["Authorization"] == "Bearer sk-good"
 
@@ -530,7 +532,7 @@ def test_help_lists_every_flag() -> None:
 
 
 def test_version() -> None:
-    result = run_cli("--version")
+    result = run_main("--version")
     assert result.returncode == 0
     assert result.stdout == f"vllm-chat {__version__}\n".encode()
 
@@ -578,7 +580,7 @@ def test_quick_context_error_hints_flags_not_repl_commands(server: StandinServer
         "5000 tokens (4000 in the messages, 1000 in the completion)."
     )
     server.push(Reply(status=400, error_body=vllm_error(message, 400)))
-    result = run_cli("--url", server.url, "-q", "hi")
+    result = run_main("--url", server.url, "-q", "hi")
     assert result.returncode == 1
     line = result.stderr.decode()
     assert "maximum context length is 4096 tokens" in line
@@ -588,7 +590,7 @@ def test_quick_context_error_hints_flags_not_repl_commands(server: StandinServer
 
 def test_max_tokens_over_the_context_hints_asking_for_fewer(server: StandinServer) -> None:
     # vLLM 0.32's refusal names max_tokens: the answer's limit is what to change.
-    result = run_cli("--url", server.url, "--max-tokens", "5000", "-q", "hi")
+    result = run_main("--url", server.url, "--max-tokens", "5000", "-q", "hi")
     assert result.returncode == 1
     line = result.stderr.decode().strip()
     assert "max_tokens=5000 cannot be greater than max_model_len=4096" in line

@@ -25,11 +25,12 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.inprocess import run_main
 from tests.ports import release
 from tests.processes import argv, spawn_pty, unprivileged_or_skip, vllm_chat
 from tests.repl.test_repl import CTRL_D, dead_port, drive, new_chat
 from tests.standin import Reply, StandinServer, vllm_error
-from tests.test_cli import ROOT, run_cli, wait_for
+from tests.test_cli import ROOT, wait_for
 from tests.test_e2e import COLUMNS, Terminal, spawn
 
 UP = "\x1b[A"
@@ -212,7 +213,7 @@ def test_read_timeout_with_quick_exits_1_with_one_line(
         url = server.url
     else:
         url = mute_listener
-    result = run_cli("--url", url, "--timeout", "0.5", "-q", "hi")  # neither answers in 30 s
+    result = run_main("--url", url, "--timeout", "0.5", "-q", "hi")  # neither answers in 30 s
     assert result.returncode == 1
     assert result.stdout == b""
     line = only_line(result.stderr)
@@ -259,7 +260,7 @@ def black_hole() -> Iterator[str]:
 
 
 def test_connect_timeout_exits_1_and_names_the_flag(black_hole: str) -> None:
-    result = run_cli("--url", black_hole, "--connect-timeout", "0.5", "-q", "hi")
+    result = run_main("--url", black_hole, "--connect-timeout", "0.5", "-q", "hi")
     assert result.returncode == 1
     assert result.stdout == b""
     line = only_line(result.stderr)
@@ -488,7 +489,7 @@ def test_server_text_on_a_terminal_carries_no_escape_sequences(server_factory, t
 def test_quick_to_a_pipe_passes_the_answer_through_byte_for_byte(server: StandinServer) -> None:
     answer = "\x1b[31mred\x1b[0m and \x1b]8;;http://x\x07a link\x1b]8;;\x07"
     server.push(Reply(content=answer, reasoning="hidden \x1b[2J", chunk_chars=3))
-    result = run_cli("--url", server.url, "-q", "hi")
+    result = run_main("--url", server.url, "-q", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (answer + "\n").encode()
     assert result.stderr == b""

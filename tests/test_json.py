@@ -7,14 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.inprocess import run_main
 from tests.ports import closed_port
 from tests.standin import MAX_LOGPROBS, Reply, StandinServer, vllm_error
-from tests.test_cli import run_cli
 
 
 def quick_json(server: StandinServer, *args: str) -> tuple[int, Any, bytes]:
     """Exit code, the one JSON object on stdout, and stderr."""
-    done = run_cli("--url", server.url, "--private", "--json", "-q", *args)
+    done = run_main("--url", server.url, "--private", "--json", "-q", *args)
     lines = done.stdout.decode().splitlines()
     assert len(lines) == 1, done
     return done.returncode, json.loads(lines[0]), done.stderr
@@ -22,7 +22,7 @@ def quick_json(server: StandinServer, *args: str) -> tuple[int, Any, bytes]:
 
 def failed_json(*args: str) -> tuple[int, Any, bytes]:
     """Exit code, the one JSON object on stderr, and stdout."""
-    done = run_cli("--private", "--json", *args)
+    done = run_main("--private", "--json", *args)
     lines = done.stderr.decode().splitlines()
     assert len(lines) == 1, done
     return done.returncode, json.loads(lines[0]), done.stdout
@@ -60,7 +60,10 @@ def test_with_logprobs_one_entry_per_token_in_openais_shape(server) -> None:
     assert code == 0 and answer["content"] == "a日b"
     tokens = answer["logprobs"]
     assert [(t["token"], t["bytes"]) for t in tokens] == [
-        ("a", [97]), ("", []), ("日", list("日".encode())), ("b", [98])
+        ("a", [97]),
+        ("", []),
+        ("日", list("日".encode())),
+        ("b", [98]),
     ]
     for token in tokens:
         assert set(token) == {"token", "logprob", "bytes", "top_logprobs"}
@@ -68,7 +71,8 @@ def test_with_logprobs_one_entry_per_token_in_openais_shape(server) -> None:
         assert len(alternatives) == 3 and all(set(a) == {"token", "logprob", "bytes"}
                                                for a in alternatives)  # fmt: skip
         assert [a["logprob"] for a in alternatives] == sorted(
-            (a["logprob"] for a in alternatives), reverse=True)  # vLLM's order: sampled first
+            (a["logprob"] for a in alternatives), reverse=True
+        )  # vLLM's order: sampled first
     assert tokens[3]["logprob"] == -2.0
     assert tokens[3]["top_logprobs"][0]["token"] != "b"  # more probable ones came before it
 
@@ -107,7 +111,8 @@ def test_a_refused_logprobs_request_says_what_to_do(server) -> None:
                                    str(MAX_LOGPROBS + 1))  # fmt: skip
     assert code == 1
     assert failure["error"]["message"].endswith(
-        "(ask for fewer with --logprobs N, or leave it out)")
+        "(ask for fewer with --logprobs N, or leave it out)"
+    )
 
 
 def test_no_server_is_an_object_too() -> None:
@@ -127,7 +132,7 @@ def test_a_broken_answer_keeps_what_arrived(server) -> None:
 def test_usage_errors_exit_2_as_objects(server) -> None:
     code, failure, _ = failed_json("--url", server.url, "-q", "  ")
     assert code == 2 and failure["error"]["message"] == "nothing to send: the message is empty"
-    done = run_cli("--url", server.url, "-q", "hi", "--logprobs", "-1")
+    done = run_main("--url", server.url, "-q", "hi", "--logprobs", "-1")
     assert done.returncode == 2 and b"--logprobs: must be 0 or more, got -1" in done.stderr
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.inprocess import run_main
 from tests.repl.test_power import run_repl
 from tests.repl.test_repl import CTRL_D, new_chat
 from tests.standin import Reply, StandinServer
-from tests.test_cli import run_cli
 
 WEATHER = {
     "type": "function",
@@ -33,7 +33,7 @@ def test_quick_prints_each_call_as_a_json_line(server: StandinServer, tmp_path: 
     server.push(Reply(tool_calls=[("get_weather", '{"city": "Paris"}'), ("get_time", "{}")],
                       finish_reason="tool_calls"))  # fmt: skip
     args = ("--tools", str(tools_file(tmp_path)), "--tool-choice", "get_weather", "-q", "hi")
-    done = run_cli("--url", server.url, *args)
+    done = run_main("--url", server.url, *args)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
     assert [(c["name"], c["arguments"]) for c in lines] == [
@@ -50,7 +50,7 @@ def test_arguments_that_are_not_json_are_kept_exactly(
 ) -> None:
     broken = '{"city": "Par'  # what a call cut by the token limit looks like
     server.push(Reply(tool_calls=[("get_weather", broken)], finish_reason="length"))
-    done = run_cli("--url", server.url, "--tools", str(tools_file(tmp_path)), "-q", "hi")
+    done = run_main("--url", server.url, "--tools", str(tools_file(tmp_path)), "-q", "hi")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.decode())["arguments"] == broken
 
@@ -61,8 +61,10 @@ def test_arguments_that_are_not_json_are_kept_exactly(
         ("not json", "is not JSON"),
         ('{"a": 1}', "expected a non-empty JSON list"),
         ('[{"type": "function", "function": {"description": "x"}}]', "tool 1 has no name"),
-        ('[{"type": "function", "function": {"name": "f", "parameters": []}}]',
-         "not a JSON Schema"),
+        (
+            '[{"type": "function", "function": {"name": "f", "parameters": []}}]',
+            "not a JSON Schema",
+        ),
     ],
 )
 def test_a_bad_tools_file_is_one_line_and_nothing_is_sent(
@@ -70,7 +72,7 @@ def test_a_bad_tools_file_is_one_line_and_nothing_is_sent(
 ) -> None:
     path = tmp_path / "tools.json"
     path.write_text(content)
-    done = run_cli("--url", server.url, "--tools", str(path), "-q", "hi")
+    done = run_main("--url", server.url, "--tools", str(path), "-q", "hi")
     assert done.returncode == 2
     lines = done.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and problem in lines[0], lines
@@ -129,7 +131,7 @@ def test_result_command_answers_a_call_by_id_from_a_file(
 def test_tool_calls_survive_save_load_and_the_store(server: StandinServer, tmp_path: Path) -> None:
     server.push(Reply(tool_calls=[("get_weather", '{"city": "Oslo"}')], finish_reason="tool_calls"))
     tools = str(tools_file(tmp_path))
-    assert run_cli("--url", server.url, "--tools", tools, "-q", "weather?").returncode == 0
+    assert run_main("--url", server.url, "--tools", tools, "-q", "weather?").returncode == 0
     # The script runs the tool itself, then goes on: the stored chat carries the call.
     chat = new_chat(server.url)
     from vllm_chat.config.settings import Settings
@@ -155,17 +157,16 @@ def test_a_script_answers_the_calls_with_continue(server: StandinServer, tmp_pat
     server.push(Reply(tool_calls=[("get_weather", '{"city": "Rome"}'), ("get_time", "{}")],
                       finish_reason="tool_calls"), Reply(content="Warm, at noon."))  # fmt: skip
     tools = ("--tools", str(tools_file(tmp_path)))
-    first = run_cli("--url", server.url, *tools, "-q", "weather and time?")
+    first = run_main("--url", server.url, *tools, "-q", "weather and time?")
     ids = [json.loads(line)["id"] for line in first.stdout.decode().splitlines()]
-    one = run_cli("--url", server.url, *tools, "-c", "-q", "warm")
+    one = run_main("--url", server.url, *tools, "-c", "-q", "warm")
     assert one.returncode == 0 and one.stdout == b""
     assert "1 more tool call(s) wait for a result" in one.stderr.decode()
     assert len(server.requests) == 1  # nothing is sent while a call still waits
-    two = run_cli("--url", server.url, *tools, "-c", "-q", "noon")
+    two = run_main("--url", server.url, *tools, "-c", "-q", "noon")
     assert two.returncode == 0, two.stderr
     assert two.stdout == b"Warm, at noon.\n"
     assert server.requests[-1]["messages"][2:] == [
         {"role": "tool", "tool_call_id": ids[0], "content": "warm"},
         {"role": "tool", "tool_call_id": ids[1], "content": "noon"},
     ]
-

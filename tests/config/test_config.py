@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.inprocess import run_main
 from tests.standin import Reply, StandinServer
-from tests.test_cli import dead_url, run_cli, run_python
+from tests.test_cli import dead_url, run_python
 from vllm_chat import app, cli
 from vllm_chat.config import file as config
 from vllm_chat.config import resolve
@@ -71,7 +72,7 @@ stop = ["###"]
 chat_template_kwargs = {{enable_thinking = false}}
 """
     )
-    result = run_cli("-q", "hi")
+    result = run_main("-q", "hi")
     assert ok(result) == ""
     assert server.models_calls == 0  # the named model is used as it is
     assert server.requests == [
@@ -97,7 +98,7 @@ chat_template_kwargs = {{enable_thinking = false}}
 
 def test_api_key_from_the_file_is_sent_and_never_shown(server: StandinServer) -> None:
     write_config(f'url = "{server.url}"\napi_key = "cfg-key-Qx81"\n')
-    result = run_cli("-q", "hi")
+    result = run_main("-q", "hi")
     assert ok(result) == ""  # a 0600 file draws no warning
     assert [headers.get("Authorization") for headers in server.headers] == [
         "Bearer cfg-key-Qx81"
@@ -106,7 +107,7 @@ def test_api_key_from_the_file_is_sent_and_never_shown(server: StandinServer) ->
 
 def test_a_key_in_a_file_others_can_read_draws_a_chmod_warning(server: StandinServer) -> None:
     path = write_config(f'url = "{server.url}"\napi_key = "cfg-key-Qx81"\n', mode=0o644)
-    result = run_cli("-q", "hi")
+    result = run_main("-q", "hi")
     err = ok(result)
     warnings = err.splitlines()
     assert len(warnings) == 1, err
@@ -118,7 +119,7 @@ def test_a_key_in_a_file_others_can_read_draws_a_chmod_warning(server: StandinSe
 def test_a_rejected_key_from_the_file_is_not_shown(server_factory) -> None:
     protected = server_factory(api_key="s3cret")
     write_config(f'url = "{protected.url}"\napi_key = "wrong-key-Zq7x"\n')
-    result = run_cli("-q", "hi")
+    result = run_main("-q", "hi")
     assert result.returncode == 1
     err = result.stderr.decode()
     assert "rejected the key from api_key in the config file" in err
@@ -144,14 +145,14 @@ def test_a_key_from_the_file_sent_in_clear_is_named_by_its_file(
 
 def test_stats_from_the_file_prints_stats(server: StandinServer) -> None:
     write_config(f'url = "{server.url}"\nstats = true\n')
-    assert "TTFT" in ok(run_cli("-q", "hi"))
-    assert "TTFT" not in ok(run_cli("--no-stats", "-q", "hi"))
+    assert "TTFT" in ok(run_main("-q", "hi"))
+    assert "TTFT" not in ok(run_main("--no-stats", "-q", "hi"))
 
 
 def test_timeout_from_the_file_gives_up_on_a_silent_server(server: StandinServer) -> None:
     write_config(f'url = "{server.url}"\ntimeout = 0.3\n')
     server.push(Reply(content="late", hang=1.5))
-    result = run_cli("-q", "hi")
+    result = run_main("-q", "hi")
     assert result.returncode == 1
     assert "no data from the server for 0.3 s" in result.stderr.decode()
 
@@ -229,7 +230,7 @@ def test_url_precedence(server: StandinServer, winner: str) -> None:
     write_config(f'url = "{urls["file"]}"\n')
     env = {"OPENAI_BASE_URL": urls["env"]} if winner != "file" else {}
     flags = ["--url", urls["flag"]] if winner == "flag" else []
-    ok(run_cli(*flags, "-q", "hi", env=env))
+    ok(run_main(*flags, "-q", "hi", env=env))
     assert len(server.requests) == 1
 
 
@@ -247,7 +248,7 @@ def test_api_key_precedence(
 ) -> None:
     write_config(f'url = "{server.url}"\napi_key = "file-key"\n')
     flags = ["--api-key", flag_key] if flag_key else []
-    ok(run_cli(*flags, "-q", "hi", env={"OPENAI_API_KEY": env_key} if env_key else None))
+    ok(run_main(*flags, "-q", "hi", env={"OPENAI_API_KEY": env_key} if env_key else None))
     assert [headers.get("Authorization") for headers in server.headers] == [expected] * 2
 
 
@@ -261,7 +262,7 @@ def test_api_key_source_names_where_the_key_came_from(monkeypatch: pytest.Monkey
 
 def test_model_name_flag_beats_the_file(server: StandinServer) -> None:
     write_config(f'url = "{server.url}"\nmodel_name = "nosuch"\n')
-    ok(run_cli("--model-name", "standin-model-large", "-q", "hi"))
+    ok(run_main("--model-name", "standin-model-large", "-q", "hi"))
     assert [request["model"] for request in server.requests] == ["standin-model-large"]
 
 
@@ -276,7 +277,7 @@ def test_model_name_flag_beats_the_file(server: StandinServer) -> None:
 )
 def test_temperature_precedence(server: StandinServer, flags: list[str], expected: float) -> None:
     write_config(f'url = "{server.url}"\ntemperature = 0.4\n[sampling]\ntemperature = 0.2\n')
-    ok(run_cli(*flags, "-q", "hi"))
+    ok(run_main(*flags, "-q", "hi"))
     assert server.requests[0]["temperature"] == expected
 
 
@@ -286,7 +287,7 @@ def test_temperature_precedence(server: StandinServer, flags: list[str], expecte
 def test_config_flag_reads_another_file(server: StandinServer, tmp_path: Path) -> None:
     write_config(f'url = "{dead_url()}"\nsystem_prompt = "from the default file"\n')
     other = write_config(f'url = "{server.url}"\n', path=tmp_path / "other.toml")
-    ok(run_cli("--config", str(other), "-q", "hi"))
+    ok(run_main("--config", str(other), "-q", "hi"))
     assert server.requests[0]["messages"] == [{"role": "user", "content": "hi"}]
 
 
@@ -302,7 +303,7 @@ def test_config_flag_with_an_unusable_file_exits_2_with_one_line(
     elif problem == "unreadable":  # "Not a directory": unreadable even for root
         (tmp_path / "a-file").write_text("")
         path = tmp_path / "a-file" / "named.toml"
-    result = run_cli("--url", server.url, "--config", str(path), "-q", "hi")
+    result = run_main("--url", server.url, "--config", str(path), "-q", "hi")
     assert result.returncode == 2
     assert result.stdout == b""
     err = result.stderr.decode()
@@ -315,7 +316,7 @@ def test_config_flag_with_an_unusable_file_exits_2_with_one_line(
 
 def test_a_missing_default_file_is_fine(server: StandinServer) -> None:
     assert not config_path().exists()
-    assert ok(run_cli("--url", server.url, "-q", "hi")) == ""
+    assert ok(run_main("--url", server.url, "-q", "hi")) == ""
 
 
 # ---- a bad file costs a warning, never the session ----------------------------------------
@@ -323,7 +324,7 @@ def test_a_missing_default_file_is_fine(server: StandinServer) -> None:
 
 def test_a_file_that_is_not_toml_is_skipped_with_a_warning(server: StandinServer) -> None:
     path = write_config(f'url = "{server.url}"\nsystem_prompt = "Be terse."\nstats = tru\n')
-    result = run_cli("--url", server.url, "-q", "hi")
+    result = run_main("--url", server.url, "-q", "hi")
     err = ok(result)
     assert len(err.splitlines()) == 1, err
     assert str(path) in err and "line 3" in err
@@ -344,7 +345,7 @@ def test_an_unusable_default_file_is_skipped_with_a_warning(
     else:  # "Not a directory": unreadable even for root
         path.parent.parent.mkdir(parents=True, exist_ok=True)
         path.parent.write_text("")
-    result = run_cli("--url", server.url, "-q", "hi")
+    result = run_main("--url", server.url, "-q", "hi")
     err = ok(result)
     assert len(err.splitlines()) == 1, err
     assert str(path) in err
@@ -372,7 +373,7 @@ def test_a_key_of_the_wrong_type_is_ignored_with_a_warning(
     server: StandinServer, line: str, key: str, expected: str
 ) -> None:
     path = write_config(f"{line}\n")
-    result = run_cli("--url", server.url, "-q", "hi")
+    result = run_main("--url", server.url, "-q", "hi")
     err = ok(result)
     assert len(err.splitlines()) == 1, err
     assert str(path) in err and key in err and expected in err
@@ -383,7 +384,7 @@ def test_a_key_of_the_wrong_type_is_ignored_with_a_warning(
 
 def test_an_api_key_of_the_wrong_type_is_not_shown(server: StandinServer) -> None:
     write_config("api_key = 123456789\n")
-    err = ok(run_cli("--url", server.url, "-q", "hi"))
+    err = ok(run_main("--url", server.url, "-q", "hi"))
     assert "api_key" in err and "a non-empty string" in err
     assert "123456789" not in err
     assert server.headers[-1]["Authorization"] == "Bearer EMPTY"
@@ -402,7 +403,7 @@ def test_an_unknown_key_is_ignored_with_a_suggestion(
     server: StandinServer, line: str, hint: str
 ) -> None:
     path = write_config(f'{line}\nsystem_prompt = "Be terse."\n')
-    err = ok(run_cli("--url", server.url, "-q", "hi"))
+    err = ok(run_main("--url", server.url, "-q", "hi"))
     assert len(err.splitlines()) == 1, err
     assert str(path) in err and hint in err
     # The good keys still count.
@@ -433,7 +434,7 @@ def test_a_sampling_value_vllm_would_refuse_exits_2_naming_file_and_key(
     server: StandinServer, line: str, says: str
 ) -> None:
     path = write_config(f"{line}\n")
-    result = run_cli("--url", server.url, "-q", "hi")
+    result = run_main("--url", server.url, "-q", "hi")
     assert result.returncode == 2
     assert result.stdout == b""
     err = result.stderr.decode()
@@ -454,7 +455,7 @@ def test_a_sampling_entry_that_cannot_be_sent_is_ignored(
     server: StandinServer, entry: str, mentions: str
 ) -> None:
     write_config(f"[sampling]\n{entry}\ntop_k = 20\n")
-    err = ok(run_cli("--url", server.url, "-q", "hi"))
+    err = ok(run_main("--url", server.url, "-q", "hi"))
     assert len(err.splitlines()) == 1, err
     assert mentions in err
     assert server.requests[0] == {
@@ -472,7 +473,7 @@ def test_an_unknown_code_theme_in_the_file_falls_back_to_the_default() -> None:
 
 def test_an_unknown_code_theme_in_the_file_warns(server: StandinServer) -> None:
     write_config('code_theme = "monokay"\n')
-    err = ok(run_cli("--url", server.url, "-q", "hi"))
+    err = ok(run_main("--url", server.url, "-q", "hi"))
     assert "code_theme" in err and "did you mean 'monokai'?" in err
 
 
@@ -482,7 +483,7 @@ def test_an_unknown_code_theme_in_the_file_warns(server: StandinServer) -> None:
 def test_extra_body_is_merged_into_the_request(server: StandinServer) -> None:
     write_config(f'url = "{server.url}"\n[sampling]\nchat_template_kwargs = {{a = 1, b = 2}}\n')
     extra = '{"top_k": 20, "chat_template_kwargs": {"b": 3, "enable_thinking": false}}'
-    ok(run_cli("--extra-body", extra, "--top-p", "0.5", "-q", "hi"))
+    ok(run_main("--extra-body", extra, "--top-p", "0.5", "-q", "hi"))
     assert server.requests[0] == {
         "model": "standin-model",
         "messages": [{"role": "user", "content": "hi"}],
@@ -520,7 +521,7 @@ def test_extra_body_is_merged_into_the_request(server: StandinServer) -> None:
 def test_bad_extra_body_exits_2_with_one_error_line(
     server: StandinServer, value: str, mentions: str
 ) -> None:
-    result = run_cli("--url", server.url, "--extra-body", value, "-q", "hi")
+    result = run_main("--url", server.url, "--extra-body", value, "-q", "hi")
     assert result.returncode == 2
     assert result.stdout == b""
     err = result.stderr.decode()
@@ -551,7 +552,7 @@ def test_bad_extra_body_exits_2_with_one_error_line(
          "top-p-2", "top-p-0", "max-tokens-0"],
 )  # fmt: skip
 def test_bad_new_flag_values_exit_2(server: StandinServer, args: list[str], mentions: str) -> None:
-    result = run_cli("--url", server.url, *args, "-q", "hi")
+    result = run_main("--url", server.url, *args, "-q", "hi")
     assert result.returncode == 2
     errors = [line for line in result.stderr.decode().splitlines() if "error:" in line]
     assert len(errors) == 1 and mentions in errors[0], result.stderr
