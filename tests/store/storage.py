@@ -13,9 +13,10 @@ from typing import Any
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from tests.inprocess import run_main
 from tests.processes import argv, spawn_pty, vllm_chat
 from tests.standin import StandinServer
-from tests.test_cli import ROOT, run_cli
+from tests.test_cli import ROOT
 from tests.test_e2e import COLUMNS, ROWS, Terminal
 from vllm_chat.app import make_chat
 from vllm_chat.config.settings import Settings
@@ -79,8 +80,9 @@ def digest(path: Path) -> str:
 
 
 def quick(server: StandinServer, *args: str, env: dict[str, str] | None = None) -> bytes:
-    """`vllm-chat --url URL ARGS` that must succeed and say nothing on stderr; its stdout."""
-    result = run_cli("--url", server.url, *args, env=env)
+    """`vllm-chat --url URL ARGS` (in this process) that must succeed and say nothing on
+    stderr; its stdout. What the store keeps of a run does not depend on the process."""
+    result = run_main("--url", server.url, *args, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stderr == b"", result.stderr
     return result.stdout

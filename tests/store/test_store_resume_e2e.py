@@ -1,4 +1,5 @@
-"""The chat store through the command: -q, -c, -r and private runs, in pipes."""
+"""The chat store through the command: -q, -c, -r and private runs, with piped streams (run
+in this process, `tests.inprocess`), and the REPL's toolbar in a pseudo-terminal."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.inprocess import run_main
 from tests.repl.test_commands_e2e import toolbar, type_line
 from tests.standin import Reply, StandinServer
 from tests.store.storage import (
@@ -24,7 +26,6 @@ from tests.store.storage import (
     stored_chats,
     turn,
 )
-from tests.test_cli import run_cli
 
 # ---- -q, -c and -r -----------------------------------------------------------------------
 
@@ -60,10 +61,10 @@ def test_a_failed_or_cut_turn_is_kept_as_far_as_it_went(
     server: StandinServer, tmp_path: Path
 ) -> None:
     server.push(Reply(content="abcdefghijklmnop", chunk_chars=4, cut_after=2))
-    cut = run_cli("--url", server.url, "-q", "cut short")
+    cut = run_main("--url", server.url, "-q", "cut short")
     assert cut.returncode == 1 and cut.stdout == b"abcdefgh\n"
     server.push(Reply(status=500))
-    failed = run_cli("--url", server.url, "-c", "-q", "refused")
+    failed = run_main("--url", server.url, "-c", "-q", "refused")
     assert failed.returncode == 1
     assert quick(server, "-c", "-q", "after") == b"You said: after\n"
     assert server.requests[-1]["messages"] == [
@@ -116,7 +117,7 @@ def test_continue_with_a_model_the_server_lost(
 ) -> None:
     quick(server, "--model-name", "standin-model-large", "-q", "one")
     other = server_factory(models=["another-model"])
-    result = run_cli("--url", other.url, "-c", "-q", "two")
+    result = run_main("--url", other.url, "-c", "-q", "two")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"You said: two\n"
     [line] = result.stderr.decode().splitlines()
@@ -128,7 +129,7 @@ def test_continue_with_a_model_the_server_lost(
 
 def test_resume_without_a_match_is_a_usage_error(server: StandinServer, tmp_path: Path) -> None:
     quick(server, "-q", "something")
-    result = run_cli("--url", server.url, "-r", "nomatch", "-q", "x")
+    result = run_main("--url", server.url, "-r", "nomatch", "-q", "x")
     assert result.returncode == 2
     assert result.stderr == b"error: no stored chat matches 'nomatch'\n"
     assert result.stdout == b""
@@ -139,7 +140,7 @@ def test_resume_without_a_match_is_a_usage_error(server: StandinServer, tmp_path
 def test_continue_with_nothing_stored_starts_a_new_chat(
     server: StandinServer, tmp_path: Path
 ) -> None:
-    result = run_cli("--url", server.url, "-c", "-q", "hello")
+    result = run_main("--url", server.url, "-c", "-q", "hello")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"You said: hello\n"
     assert result.stderr == b"no chat to continue yet: this one is new\n"
@@ -158,7 +159,7 @@ def test_continue_with_nothing_stored_starts_a_new_chat(
 def test_two_ways_to_choose_the_chat_are_a_usage_error(
     server: StandinServer, tmp_path: Path, flags: list[str], named: str
 ) -> None:
-    result = run_cli("--url", server.url, *flags, "-q", "x")
+    result = run_main("--url", server.url, *flags, "-q", "x")
     assert result.returncode == 2
     assert f"error: {named} each choose the chat to go on with: give one" in result.stderr.decode()
     assert result.stdout == b""
@@ -168,7 +169,7 @@ def test_two_ways_to_choose_the_chat_are_a_usage_error(
 
 def test_resume_without_a_query_cannot_pick_with_quick(server: StandinServer) -> None:
     quick(server, "-q", "something")
-    result = run_cli("--url", server.url, "-r", "-q", "x")
+    result = run_main("--url", server.url, "-r", "-q", "x")
     assert result.returncode == 2
     assert result.stderr.decode().startswith("error: -r without QUERY picks from a list")
     assert "give QUERY" in result.stderr.decode()
@@ -206,7 +207,7 @@ def test_a_private_run_leaves_the_store_as_it_was(
 
 
 def test_private_continue_with_no_store_creates_none(server: StandinServer, tmp_path: Path) -> None:
-    result = run_cli("--url", server.url, "--private", "-c", "-q", "hello")
+    result = run_main("--url", server.url, "--private", "-c", "-q", "hello")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"You said: hello\n"
     assert b"no chat to continue yet" in result.stderr
