@@ -1,8 +1,9 @@
 """Errors that point the right way: each failure gets its own hint, seen through the command.
 
-The real `vllm-chat` runs in a pipe (subprocess) or a pseudo-terminal against the stand-in
-or a small scripted server on 127.0.0.1: a TLS server, a server that answers plain http
-to TLS, a closed port, a host name that cannot resolve. Nothing is patched.
+The real `vllm-chat` runs with piped streams (`-q`, in this process: `tests.inprocess`) or in
+a pseudo-terminal against the stand-in or a small scripted server on 127.0.0.1: a TLS
+server, a server that answers plain http to TLS, a closed port, a host name that cannot
+resolve. Nothing is patched.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.inprocess import run_main
 from tests.processes import argv, spawn_pty, vllm_chat
 from tests.standin import Reply, StandinServer, litellm_error
-from tests.test_cli import ROOT, run_cli
+from tests.test_cli import ROOT
 from tests.test_e2e import COLUMNS, ROWS, Terminal, spawn
 
 CTRL_D = "\x04"
@@ -177,7 +179,7 @@ def closed_port(host: str) -> int:
 
 def test_https_to_a_plain_http_server_says_use_http(server: StandinServer) -> None:
     url = server.url.replace("http://", "https://")
-    line = one_error(run_cli("--url", url, "-q", "hi"))
+    line = one_error(run_main("--url", url, "-q", "hi"))
     assert line == (
         f"error: cannot reach the server at {url} over TLS; "
         f"the server speaks plain http: use {server.url}"
@@ -186,7 +188,7 @@ def test_https_to_a_plain_http_server_says_use_http(server: StandinServer) -> No
 
 
 def test_http_to_a_tls_server_suggests_https(tls_server: Scripted) -> None:
-    line = one_error(run_cli("--url", tls_server.url(), "-q", "hi"))
+    line = one_error(run_main("--url", tls_server.url(), "-q", "hi"))
     assert line == (
         f"error: cannot reach the server at {tls_server.url()}: it closed the connection "
         f"without answering; if the server speaks https, use {tls_server.url('https')}"
@@ -214,7 +216,7 @@ def test_http_to_a_tls_server_suggests_https(tls_server: Scripted) -> None:
 )
 def test_http_to_a_tls_port_that_says_so_gets_use_https(scripted, reply: bytes) -> None:
     port = scripted(reply)
-    line = one_error(run_cli("--url", port.url(), "-q", "hi"))
+    line = one_error(run_main("--url", port.url(), "-q", "hi"))
     assert line.endswith(f"; the server speaks https: use {port.url('https')}"), line
     reads_as_written(line)
 
@@ -223,11 +225,11 @@ def test_an_untrusted_certificate_names_the_way_to_trust_it(
     tls_server: Scripted, certificate: tuple[Path, Path]
 ) -> None:
     url = tls_server.url("https")
-    line = one_error(run_cli("--url", url, "-q", "hi"))
+    line = one_error(run_main("--url", url, "-q", "hi"))
     assert line.startswith(f"error: cannot reach the server at {url}: its TLS certificate is not")
     assert line.endswith("set REQUESTS_CA_BUNDLE to the file of the CA that signed its certificate")
     # Following the hint gets through: the server's own answer comes back.
-    trusted = run_cli("--url", url, "-q", "hi", env={"REQUESTS_CA_BUNDLE": str(certificate[0])})
+    trusted = run_main("--url", url, "-q", "hi", env={"REQUESTS_CA_BUNDLE": str(certificate[0])})
     assert one_error(trusted) == "error: the server answered 503 Service Unavailable: TLS works"
 
 
@@ -236,7 +238,7 @@ def test_an_untrusted_certificate_names_the_way_to_trust_it(
 
 def test_an_unknown_host_name_says_no_such_host() -> None:
     url = "http://no-such-host.invalid:8000/v1"
-    line = one_error(run_cli("--url", url, "-q", "hi"))
+    line = one_error(run_main("--url", url, "-q", "hi"))
     assert line == (
         f"error: cannot reach the server at {url}: no such host no-such-host.invalid; "
         "check the host name in --url"
@@ -247,7 +249,7 @@ def test_an_unknown_host_name_says_no_such_host() -> None:
 def test_a_refused_local_connection_suggests_vllm_serve(host: str) -> None:
     port = closed_port("127.0.0.1")
     url = f"http://{host}:{port}/v1"
-    line = one_error(run_cli("--url", url, "-q", "hi"))
+    line = one_error(run_main("--url", url, "-q", "hi"))
     assert line == (
         f"error: cannot reach the server at {url}: nothing listens on port {port}; "
         "start it with `vllm serve MODEL` or pass --url"
@@ -258,7 +260,7 @@ def test_a_refused_remote_connection_points_at_host_port_and_firewall() -> None:
     address = own_address()  # not loopback: for the client, another machine
     port = closed_port(address)
     url = f"http://{address}:{port}/v1"
-    line = one_error(run_cli("--url", url, "-q", "hi"))
+    line = one_error(run_main("--url", url, "-q", "hi"))
     assert line.startswith(
         f"error: cannot reach the server at {url}: {address} refused the connection on port {port}"
     )
@@ -296,7 +298,7 @@ def remote_black_hole() -> Iterator[str]:
 
 
 def test_a_remote_connect_timeout_points_at_firewall_and_proxy(remote_black_hole: str) -> None:
-    line = one_error(run_cli("--url", remote_black_hole, "--connect-timeout", "0.5", "-q", "hi"))
+    line = one_error(run_main("--url", remote_black_hole, "--connect-timeout", "0.5", "-q", "hi"))
     assert line.startswith(
         f"error: no connection to {remote_black_hole} within 0.5 s (see --connect-timeout); "
         "check the host and port in --url"
@@ -308,7 +310,7 @@ def test_a_proxy_that_refuses_is_named_without_its_password() -> None:
     proxy_port = closed_port("127.0.0.1")
     env = {"HTTP_PROXY": f"http://user:s3cret@127.0.0.1:{proxy_port}", "NO_PROXY": ""}
     url = "http://no-such-host.invalid:8000/v1"
-    line = one_error(run_cli("--url", url, "-q", "hi", env=env))
+    line = one_error(run_main("--url", url, "-q", "hi", env=env))
     assert line == (
         f"error: cannot reach the proxy http://127.0.0.1:{proxy_port} (from HTTP_PROXY) on the "
         f"way to {url}; check the proxy, or list the host in NO_PROXY to go around it"
@@ -337,7 +339,7 @@ def test_the_servers_reason_behind_litellm_wrappers_is_shown_whole(server: Stand
     server.push(
         Reply(status=400, error_body=litellm_error(UPSTREAM_400, 400), headers=LITELLM_HEADERS)
     )
-    line = one_error(run_cli("--url", server.url, "-q", "hi"))
+    line = one_error(run_main("--url", server.url, "-q", "hi"))
     assert line.startswith(
         "error: the server answered 400 Bad Request through a LiteLLM gateway: This model's "
         "maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the "
@@ -362,7 +364,7 @@ def test_the_gateways_own_errors_say_that_a_gateway_answered(
     server: StandinServer, status: int, message: str, shown: str, hint: str
 ) -> None:
     server.push(Reply(status=status, error_body=litellm_error(message, status)))
-    line = one_error(run_cli("--url", server.url, "-q", "hi"))
+    line = one_error(run_main("--url", server.url, "-q", "hi"))
     assert line == (
         f"error: the server answered {shown} (that is a LiteLLM gateway speaking, not vLLM: {hint})"
     )
@@ -372,7 +374,7 @@ def test_a_gateways_in_stream_error_reads_as_the_servers_error(server: StandinSe
     # LiteLLM sends the upstream's failure as an event and ends the body: no [DONE].
     failure = "litellm.APIConnectionError: Hosted_vllmException - Connection error."
     server.push(Reply(content="The first words", gateway_error=failure, headers=LITELLM_HEADERS))
-    result = run_cli("--url", server.url, "-q", "hi")
+    result = run_main("--url", server.url, "-q", "hi")
     assert result.returncode == 1
     assert result.stdout == b"The first words\n"
     err = result.stderr.decode().splitlines()
