@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT
 
 
 @contextlib.contextmanager
@@ -54,16 +54,11 @@ def run_main(
     try:
         with _environment(env or {}, ROOT):
             try:
-                code: object = cli.main(list(args))
-            except SystemExit as exit_:
-                code = exit_.code
+                code = cli.main(list(args))
+            except SystemExit as exit_:  # argparse: usage errors, --help, --version
+                code = int(exit_.code or 0)
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
         gc.unfreeze()  # a run freezes what it made just before the process would exit
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):  # SystemExit("message") prints it and exits with 1
-        streams[2].write(f"{code}\n")
-        code = 1
     out, err = (stream.buffer.getvalue() for stream in streams[1:])  # type: ignore[attr-defined]
     return subprocess.CompletedProcess(["vllm-chat", *args], code, out, err)

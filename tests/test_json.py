@@ -60,10 +60,7 @@ def test_with_logprobs_one_entry_per_token_in_openais_shape(server) -> None:
     assert code == 0 and answer["content"] == "a日b"
     tokens = answer["logprobs"]
     assert [(t["token"], t["bytes"]) for t in tokens] == [
-        ("a", [97]),
-        ("", []),
-        ("日", list("日".encode())),
-        ("b", [98]),
+        ("a", [97]), ("", []), ("日", list("日".encode())), ("b", [98])
     ]
     for token in tokens:
         assert set(token) == {"token", "logprob", "bytes", "top_logprobs"}
@@ -71,8 +68,7 @@ def test_with_logprobs_one_entry_per_token_in_openais_shape(server) -> None:
         assert len(alternatives) == 3 and all(set(a) == {"token", "logprob", "bytes"}
                                                for a in alternatives)  # fmt: skip
         assert [a["logprob"] for a in alternatives] == sorted(
-            (a["logprob"] for a in alternatives), reverse=True
-        )  # vLLM's order: sampled first
+            (a["logprob"] for a in alternatives), reverse=True)  # vLLM's order: sampled first
     assert tokens[3]["logprob"] == -2.0
     assert tokens[3]["top_logprobs"][0]["token"] != "b"  # more probable ones came before it
 
@@ -111,8 +107,7 @@ def test_a_refused_logprobs_request_says_what_to_do(server) -> None:
                                    str(MAX_LOGPROBS + 1))  # fmt: skip
     assert code == 1
     assert failure["error"]["message"].endswith(
-        "(ask for fewer with --logprobs N, or leave it out)"
-    )
+        "(ask for fewer with --logprobs N, or leave it out)")
 
 
 def test_no_server_is_an_object_too() -> None:

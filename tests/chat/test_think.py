@@ -463,11 +463,11 @@ def test_a_long_answer_is_kept_whole_in_few_objects() -> None:
     splitter.finish()
     assert splitter.answer_text == "".join(pieces)
     text = GrowingText()
-    for piece in pieces[: GrowingText.BATCH + 1]:
+    for piece in pieces[:GrowingText.BATCH + 1]:
         text.append(piece)
     assert len(text._joined) == 1 and len(text._pieces) == 1  # a batch joined, one piece after
     whole = str(text)
-    assert whole == "".join(pieces[: GrowingText.BATCH + 1])
+    assert whole == "".join(pieces[:GrowingText.BATCH + 1])
     assert str(text) is whole and text._joined == [whole]  # joined once, the pieces gone
     text.append("more")
     assert str(text) == whole + "more"

@@ -61,10 +61,8 @@ def test_arguments_that_are_not_json_are_kept_exactly(
         ("not json", "is not JSON"),
         ('{"a": 1}', "expected a non-empty JSON list"),
         ('[{"type": "function", "function": {"description": "x"}}]', "tool 1 has no name"),
-        (
-            '[{"type": "function", "function": {"name": "f", "parameters": []}}]',
-            "not a JSON Schema",
-        ),
+        ('[{"type": "function", "function": {"name": "f", "parameters": []}}]',
+         "not a JSON Schema"),
     ],
 )
 def test_a_bad_tools_file_is_one_line_and_nothing_is_sent(
@@ -170,3 +168,4 @@ def test_a_script_answers_the_calls_with_continue(server: StandinServer, tmp_pat
         {"role": "tool", "tool_call_id": ids[0], "content": "warm"},
         {"role": "tool", "tool_call_id": ids[1], "content": "noon"},
     ]
+

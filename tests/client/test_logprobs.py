@@ -104,9 +104,7 @@ def test_part_of_a_character_comes_as_vllm_sends_it(server) -> None:
     # vLLM 0.32: the token of a character's first bytes is "" with no bytes; the token that
     # ends it carries the whole character.
     assert [(t["token"], t["bytes"]) for t in tokens] == [
-        ("a", [97]),
-        ("", []),
-        ("日", list("日".encode())),
+        ("a", [97]), ("", []), ("日", list("日".encode()))
     ]
     assert [shown(t) for t in tokens] == ['"a"', PARTIAL, '"日"']
 

@@ -54,10 +54,7 @@ def test_many_finished_blocks_at_once_look_like_one_render(
 def test_batches_keep_order_and_skip_blank_text() -> None:
     blocks = ["a\n\n", "b" * 10 + "\n\n", "\n\n", "c\n", "d" * 30 + "\n"]
     assert list(stream._batches(blocks, 12)) == [
-        "a\n\n",
-        "b" * 10 + "\n\n",
-        "\n\nc\n",
-        "d" * 30 + "\n",  # a longer block alone
+        "a\n\n", "b" * 10 + "\n\n", "\n\nc\n", "d" * 30 + "\n"  # a longer block alone
     ]
     assert list(stream._batches(blocks, 1000)) == ["".join(blocks)]
     assert list(stream._batches(["\n", " \n"], 1)) == []

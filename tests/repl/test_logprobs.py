@@ -46,7 +46,7 @@ def test_logprobs_asks_for_them_and_alt_lists_the_least_certain(server, capsys) 
     rows = table_rows(out)
     assert [row[:3] for row in rows[:2]] == [["3", '" big"', "1.8 %"], ["2", '"s is"', "37 %"]]
     # Its alternatives, most probable first, the chosen token left out.
-    assert rows[0][3].startswith('‹byte› 49 % · " maybe" 25 %')
+    assert rows[0][3].startswith("‹byte› 49 % · \" maybe\" 25 %")
     assert "'s b' is in 2 tokens of 4:" in out  # "s is" and " big"
     assert "token probabilities: off (/logprobs on asks for them)" in out
     # The probabilities stay with the answer: never sent back to the server.
@@ -144,6 +144,5 @@ def test_settings_say_whether_they_are_asked_for(server, capsys) -> None:
     run_repl(new_chat(server.url, logprobs=7), "/settings\r/logprobs off\r/settings\r" + CTRL_D)
     rows = [line.split() for line in capsys.readouterr().out.splitlines()]
     assert [row for row in rows if row[:1] == ["logprobs"]] == [
-        ["logprobs", "on,", "top", "7"],
-        ["logprobs", "off"],
+        ["logprobs", "on,", "top", "7"], ["logprobs", "off"]
     ]

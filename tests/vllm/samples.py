@@ -61,14 +61,8 @@ def exchanges(model: str, max_model_len: int, eos_id: int | None = None) -> dict
         "stream": chat(stream=True, max_tokens=3, **repeatable),
         # Token probabilities (one alternative: the sampled token's own entry), and more
         # alternatives than vLLM's --max-logprobs (20) allows: refused inside the stream.
-        "stream_with_logprobs": chat(
-            stream=True,
-            max_tokens=3,
-            logprobs=True,
-            top_logprobs=1,
-            stream_options=usage,
-            **repeatable,
-        ),  # fmt: skip
+        "stream_with_logprobs": chat(stream=True, max_tokens=3, logprobs=True, top_logprobs=1,
+                                     stream_options=usage, **repeatable),  # fmt: skip
         "logprobs_over_max": chat(stream=True, max_tokens=3, logprobs=True, top_logprobs=21),
         "completion": chat(max_tokens=3, **repeatable),
         "unknown_model": chat(model="nope"),
@@ -77,12 +71,8 @@ def exchanges(model: str, max_model_len: int, eos_id: int | None = None) -> dict
         "tokenize_chat": Exchange(
             "POST",
             "/tokenize",
-            {
-                "model": model,
-                "messages": hello,
-                "add_generation_prompt": True,
-                "return_token_strs": True,
-            },
+            {"model": model, "messages": hello, "add_generation_prompt": True,
+             "return_token_strs": True},
             auth="none",
         ),  # fmt: skip
     }
